@@ -1,0 +1,114 @@
+"""Creating tensors: from data, filled, ranges, random (seeded with `seed`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.mode import STATE
+from chainrule.tensor import Tensor
+
+_rng = np.random.default_rng()
+
+
+def tensor(data, requires_grad: bool = False, dtype=None, name: str | None = None) -> Tensor:
+    """A new tensor holding a copy of `data`.
+
+    Python floats and lists become float32 (see `set_default_dtype`), NumPy arrays keep
+    their dtype, ints become int64 and bools bool. Only floating tensors can require grad.
+    `name` labels the tensor in graph drawings.
+
+        >>> import chainrule as cr
+        >>> cr.tensor([1.0, 2.0]).dtype
+        dtype('float32')
+        >>> cr.tensor([1, 2]).dtype
+        dtype('int64')
+    """
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+
+
+def _shape(shape) -> tuple[int, ...]:
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def _float(dtype) -> np.dtype:
+    return STATE.default_dtype if dtype is None else np.dtype(dtype)
+
+
+def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
+    return Tensor(np.zeros(_shape(shape), _float(dtype)), requires_grad=requires_grad)
+
+
+def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``."""
+    return Tensor(np.ones(_shape(shape), _float(dtype)), requires_grad=requires_grad)
+
+
+def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of `shape` filled with `fill_value`."""
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    return Tensor(np.full(shape, fill_value, _float(dtype)), requires_grad=requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """The n x m identity matrix (square when m is None)."""
+    return Tensor(np.eye(n, m, dtype=_float(dtype)), requires_grad=requires_grad)
+
+
+def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Evenly spaced values in [start, stop): integers when all arguments are ints.
+
+        >>> import chainrule as cr
+        >>> cr.arange(3)
+        Tensor([0, 1, 2], dtype=int64)
+        >>> cr.arange(0, 1, 0.5)
+        Tensor([0. , 0.5], dtype=float32)
+    """
+    values = np.arange(start, stop, step) if stop is not None else np.arange(start, step=step)
+    if dtype is None and values.dtype.kind == "f":
+        dtype = STATE.default_dtype
+    return Tensor(values, requires_grad=requires_grad, dtype=dtype)
+
+
+def zeros_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Zeros with the shape (and dtype, unless given) of `x`."""
+    data = np.asarray(x.data if isinstance(x, Tensor) else x)
+    return Tensor(np.zeros_like(data, dtype=dtype), requires_grad=requires_grad)
+
+
+def ones_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Ones with the shape (and dtype, unless given) of `x`."""
+    data = np.asarray(x.data if isinstance(x, Tensor) else x)
+    return Tensor(np.ones_like(data, dtype=dtype), requires_grad=requires_grad)
+
+
+def seed(n: int) -> None:
+    """Seed chainrule's random generator (`rand`, `randn`, and later initialisers).
+
+        >>> import chainrule as cr
+        >>> cr.seed(0); a = cr.randn(3)
+        >>> cr.seed(0); b = cr.randn(3)
+        >>> bool((a == b).data.all())
+        True
+    """
+    global _rng
+    _rng = np.random.default_rng(n)
+
+
+def generator() -> np.random.Generator:
+    """The generator behind `rand` and `randn` (reseeded by `seed`)."""
+    return _rng
+
+
+def rand(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1)."""
+    data = _rng.random(_shape(shape)).astype(_float(dtype), copy=False)
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def randn(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples."""
+    data = _rng.standard_normal(_shape(shape)).astype(_float(dtype), copy=False)
+    return Tensor(data, requires_grad=requires_grad)

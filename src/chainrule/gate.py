@@ -1,0 +1,207 @@
+"""Gate: the forward/backward contract every operation follows.
+
+A gate is one node of the computational graph. `forward` takes NumPy arrays, computes
+the output and saves what `backward` will need; `backward` takes the upstream gradient
+`g` and returns one downstream gradient per input (upstream x local gradient)::
+
+    class Multiply(Gate):
+        def forward(self, x, y):
+            self.save(x, y)
+            return x * y
+
+        def backward(self, g):
+            x, y = self.saved
+            return g * y, g * x
+
+    z = Multiply.apply(a, b)      # a, b: tensors, arrays or numbers
+
+Higher order. Backward is written with NumPy operators and functions, so that the same
+code runs on plain arrays (first order: the fast path, no dispatch at all) and on
+Tensors (``create_graph=True``): then ``self.saved`` hands back the Tensors the saved
+arrays came from (inputs and output), ``g`` is a Tensor, and NumPy's dispatch
+protocols (``__array_ufunc__``, ``__array_function__``, see `chainrule.dispatch`)
+route ``np.exp(t)``, ``np.where(...)``, ``g @ w.T`` to gates, which records the
+backward pass as a graph of its own. A gate that saves an intermediate float array
+(neither an input nor its output) cannot be differentiated that way: under
+``create_graph`` it raises `HigherOrderError`, naming itself. Integer and boolean
+arrays (indices, masks) are constants and always fine. A gate can also opt out by
+setting ``differentiable = False``.
+"""
+
+from __future__ import annotations
+
+import traceback
+import weakref
+
+import numpy as np
+
+from chainrule.errors import AnomalyError, HigherOrderError, ShapeError
+from chainrule.mode import STATE
+from chainrule.tensor import Tensor, as_array
+
+_RAW_CONSTANTS = (int, float, bool, np.ndarray, np.generic, type(None))
+_SHAPE_WORDS = ("shape", "broadcast", "dimension", "size", "axis")
+
+
+def sum_to(g, shape: tuple[int, ...]):
+    """Undo broadcasting: sum `g` down to `shape` (works on arrays and Tensors).
+
+    The one place in chainrule where broadcasting is reversed: a gate whose input of
+    shape `shape` was broadcast in forward returns ``sum_to(dx, shape)``.
+    """
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
+    )
+    g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape) if lead else g
+
+
+def _describe(inputs) -> str:
+    parts = []
+    for x in inputs:
+        if isinstance(x, (Tensor, np.ndarray)):
+            parts.append(f"{tuple(x.shape)} {x.dtype}")
+        else:
+            parts.append(type(x).__name__)
+    return ", ".join(parts)
+
+
+class Gate:
+    """Base class of every operation. Subclass it and write `forward` and `backward`."""
+
+    #: False for a gate whose backward cannot itself be differentiated.
+    differentiable = True
+    # Defaults set per instance only when needed (keeps `apply` cheap).
+    _out = None  # weakref to the output tensor, when forward saved its output
+    _retained = None  # weakref to the output tensor, when it called retain_grad()
+    _created_at = None  # the stack where the gate was applied, under detect_anomaly
+
+    def forward(self, *arrays, **params) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
+
+    def backward(self, g):
+        raise NotImplementedError(f"{type(self).__name__}.backward is not implemented")
+
+    def save(self, *values) -> None:
+        """Keep what backward needs (arrays or plain values); read it back as ``self.saved``."""
+        self.saved = values
+
+    @classmethod
+    def apply(cls, *inputs, **params) -> Tensor:
+        """Run the gate on tensors (or arrays, or numbers) and record it if needed."""
+        arrays = []
+        needs = []
+        has_tensor = False
+        for x in inputs:
+            if isinstance(x, Tensor):
+                arrays.append(x.data)
+                needs.append(x.requires_grad)
+                has_tensor = True
+            else:
+                if not isinstance(x, _RAW_CONSTANTS):
+                    x = _convert(cls, x)
+                arrays.append(x)
+                needs.append(False)
+        if not has_tensor:
+            # A gate called on plain Python data follows the tensor dtype policy.
+            arrays = [as_array(x) if isinstance(x, (int, float)) else x for x in arrays]
+        record = STATE.grad_enabled and True in needs
+
+        gate = cls.__new__(cls)
+        gate.needs_input_grad = needs
+        gate.saved = ()
+        try:
+            out = gate.forward(*arrays, **params)
+        except ValueError as error:
+            if isinstance(error, ShapeError) or not any(w in str(error) for w in _SHAPE_WORDS):
+                raise
+            raise ShapeError(f"{cls.__name__}: {error} (inputs: {_describe(inputs)})") from None
+        except TypeError as error:
+            raise TypeError(f"{cls.__name__}: {error} (inputs: {_describe(inputs)})") from None
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        if STATE.anomaly:
+            gate._created_at = traceback.format_stack()[:-1]
+            check_finite(gate, out, "forward")
+
+        if not record or out.dtype.kind != "f":
+            return Tensor._make(out)
+        gate.inputs = inputs
+        result = Tensor._make(out, gate)
+        for value in gate.saved:
+            if value is out:
+                gate._out = weakref.ref(result)
+                break
+        return result
+
+    # ----- used by the engine -----
+
+    def saved_tensors(self) -> tuple:
+        """``self.saved`` with each array replaced by the Tensor it came from.
+
+        Used under ``create_graph``: inputs and the output map back to their Tensors,
+        raw constants and integer/bool arrays stay as they are.
+        """
+        name = type(self).__name__
+        if not self.differentiable:
+            raise HigherOrderError(f"{name} does not support higher-order gradients")
+        output = self._out() if self._out is not None else None
+        resolved = []
+        for value in self.saved:
+            if isinstance(value, np.ndarray):
+                value = self._source_of(value, output)
+            resolved.append(value)
+        return tuple(resolved)
+
+    def _source_of(self, array: np.ndarray, output):
+        for x in self.inputs:
+            if x is array:
+                return array
+            if isinstance(x, Tensor) and x.data is array:
+                return x
+        if output is not None and output.data is array:
+            return output
+        if array.dtype.kind in "biu":
+            return array
+        raise HigherOrderError(
+            f"{type(self).__name__} saved an intermediate array of shape {array.shape}, "
+            "so its backward cannot be differentiated (create_graph=True); save inputs "
+            "or the output instead, or set differentiable = False"
+        )
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} gate>"
+
+
+def _convert(cls, x):
+    if isinstance(x, (list, tuple)):
+        return as_array(x)
+    raise TypeError(
+        f"{cls.__name__}: expected tensors, arrays or numbers, got {type(x).__name__}"
+    )
+
+
+def check_finite(gate: Gate, array, phase: str) -> None:
+    """Raise AnomalyError if a float `array` holds NaN or inf (detect_anomaly mode)."""
+    data = array.data if isinstance(array, Tensor) else np.asarray(array)
+    if data.dtype.kind != "f" or np.isfinite(data).all():
+        return
+    kind = "NaN" if np.isnan(data).any() else "inf"
+    where = "".join(gate._created_at[-3:]) if gate._created_at else "  (not recorded)\n"
+    raise AnomalyError(
+        f"{type(gate).__name__} {phase} produced {kind} (shape {data.shape}). "
+        f"The gate was created at:\n{where}"
+    )
+
+
+def shape_of(x) -> tuple[int, ...]:
+    """The shape of an operand: an array, a Tensor, or a Python number (``()``)."""
+    return getattr(x, "shape", ())
+
+
+def value(x):
+    """The plain data behind an operand, for masks and other non-differentiable parts."""
+    return x.data if isinstance(x, Tensor) else x

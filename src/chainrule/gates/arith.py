@@ -1,0 +1,142 @@
+"""Arithmetic gates: + - * / ** and unary minus, with NumPy broadcasting."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.gate import Gate, shape_of, sum_to, value
+from chainrule.tensor import Tensor
+
+
+class Add(Gate):
+    """out = x + y.   Shapes: broadcast.   Backward: dx = g, dy = g (the add gate distributes)."""
+
+    def forward(self, x, y):
+        self.shapes = (shape_of(x), shape_of(y))
+        return x + y
+
+    def backward(self, g):
+        need_x, need_y = self.needs_input_grad
+        x_shape, y_shape = self.shapes
+        return (sum_to(g, x_shape) if need_x else None, sum_to(g, y_shape) if need_y else None)
+
+
+class Subtract(Gate):
+    """out = x - y.   Shapes: broadcast.   Backward: dx = g, dy = -g."""
+
+    def forward(self, x, y):
+        self.shapes = (shape_of(x), shape_of(y))
+        return x - y
+
+    def backward(self, g):
+        need_x, need_y = self.needs_input_grad
+        x_shape, y_shape = self.shapes
+        return (sum_to(g, x_shape) if need_x else None, sum_to(-g, y_shape) if need_y else None)
+
+
+class Multiply(Gate):
+    """out = x * y.   Shapes: broadcast.   Backward: dx = g * y, dy = g * x (the mul gate switches)."""
+
+    def forward(self, x, y):
+        self.save(x, y)
+        return x * y
+
+    def backward(self, g):
+        x, y = self.saved
+        need_x, need_y = self.needs_input_grad
+        dx = sum_to(g * y, shape_of(x)) if need_x else None
+        dy = sum_to(g * x, shape_of(y)) if need_y else None
+        return dx, dy
+
+
+class Divide(Gate):
+    """out = x / y.   Shapes: broadcast.   Backward: dx = g / y, dy = -g * out / y."""
+
+    def forward(self, x, y):
+        out = x / y
+        self.save(x, y, out)
+        return out
+
+    def backward(self, g):
+        x, y, out = self.saved
+        need_x, need_y = self.needs_input_grad
+        dx = sum_to(g / y, shape_of(x)) if need_x else None
+        dy = sum_to(-(g * out) / y, shape_of(y)) if need_y else None
+        return dx, dy
+
+
+class Power(Gate):
+    """out = x ** y.   Shapes: broadcast.
+    Backward: dx = g * y * x ** (y - 1), dy = g * out * log(x)  (taken as 0 where x == 0)."""
+
+    def forward(self, x, y):
+        out = x**y
+        self.save(x, y, out)
+        return out
+
+    def backward(self, g):
+        x, y, out = self.saved
+        need_x, need_y = self.needs_input_grad
+        dx = dy = None
+        if need_x:
+            # x ** (y - 1) is inf at x == 0 for y < 1; y == 0 must still give 0, not 0 * inf.
+            y_is_zero = value(y) == 0
+            dx = g * y * x ** (y - 1)
+            if np.any(y_is_zero):
+                dx = np.where(y_is_zero, 0, dx)
+            dx = sum_to(dx, shape_of(x))
+        if need_y:
+            x_is_zero = value(x) == 0
+            log_x = np.log(np.where(x_is_zero, 1, x)) if np.any(x_is_zero) else np.log(x)
+            dy = sum_to(g * out * log_x, shape_of(y))
+        return dx, dy
+
+
+class Negative(Gate):
+    """out = -x.   Backward: dx = -g."""
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, g):
+        return (-g,)
+
+
+def add(x, y) -> Tensor:
+    """Elementwise ``x + y`` with broadcasting (also ``x + y``).
+
+        >>> import chainrule as cr
+        >>> cr.add(cr.tensor([1.0, 2.0]), 1.0)
+        Tensor([2., 3.], dtype=float32)
+    """
+    return Add.apply(x, y)
+
+
+def subtract(x, y) -> Tensor:
+    """Elementwise ``x - y`` with broadcasting (also ``x - y``)."""
+    return Subtract.apply(x, y)
+
+
+def multiply(x, y) -> Tensor:
+    """Elementwise ``x * y`` with broadcasting (also ``x * y``)."""
+    return Multiply.apply(x, y)
+
+
+def divide(x, y) -> Tensor:
+    """Elementwise ``x / y`` with broadcasting (also ``x / y``)."""
+    return Divide.apply(x, y)
+
+
+def power(x, y) -> Tensor:
+    """Elementwise ``x ** y`` with broadcasting (also ``x ** y``).
+
+        >>> import chainrule as cr
+        >>> cr.power(cr.tensor([2.0, 3.0]), 2)
+        Tensor([4., 9.], dtype=float32)
+    """
+    return Power.apply(x, y)
+
+
+def negative(x) -> Tensor:
+    """Elementwise ``-x``."""
+    return Negative.apply(x)
