@@ -99,63 +99,77 @@ def _walk(roots, targets, retain_graph: bool, create_graph: bool) -> dict:
 
     Returns ``{id(tensor): (tensor, grad)}`` for the leaves reached (``targets is
     None``) or for the `targets`, whose gates the walk then does not go behind.
+    Gradients in flight are keyed by the gate that made the tensor (gates hash by
+    identity; tensors are never used as keys).
     """
     stop = {id(t) for t in targets} if targets is not None else set()
     pending = _count_consumers([r for r, _ in roots], stop)
-    grads: dict[int, object] = {}
+    grads: dict = {}
     found: dict[int, tuple] = {}
+    ready = []
     for root, g in roots:
-        if root._gate is None or id(root) in stop:
+        gate = root._gate
+        if gate is None or id(root) in stop:
             _add(found, root, g)
+            continue
+        if gate in grads:
+            grads[gate] = grads[gate] + g
         else:
-            key = id(root._gate)
-            grads[key] = grads[key] + g if key in grads else g
-    ready = [r._gate for r, _ in roots if r._gate is not None and id(r) not in stop]
-    ready = list({id(gate): gate for gate in ready if pending[id(gate)] == 0}.values())
+            grads[gate] = g
+            if pending[gate] == 0:
+                ready.append(gate)
+    anomaly = STATE.anomaly
 
-    mode = enable_grad() if create_graph else no_grad()
-    with mode:
+    with enable_grad() if create_graph else no_grad():
         while ready:
             gate = ready.pop()
-            g = grads.pop(id(gate), None)
+            g = grads.pop(gate, None)
             inputs = gate.inputs
-            if g is not None:
-                retained = gate._retained() if gate._retained is not None else None
-                if retained is not None:
-                    retained.grad = g if isinstance(g, Tensor) else Tensor._make(g)
-                input_grads = _run_gate(gate, g, create_graph)
-            else:  # no gradient reached this gate: it only passes that on
+            if g is None:  # no gradient reached this gate: it only passes that on
                 input_grads = (None,) * len(inputs)
+            else:
+                if gate._retained is not None:
+                    _retain(gate, g)
+                input_grads = _backward_graph(gate, g) if create_graph else gate.backward(g)
+                if type(input_grads) is not tuple or len(input_grads) != len(inputs):
+                    input_grads = _as_tuple(gate, input_grads)
             if not retain_graph:
                 # Free what the gate held, as PyTorch does: a loss kept alive after
                 # backward must not keep every activation of the step alive with it.
                 gate.saved = _FREED
                 gate.inputs = ()
-            for x, dx in zip(inputs, input_grads):
-                if not isinstance(x, Tensor) or not x.requires_grad:
+            for x, dx, need in zip(inputs, input_grads, gate.needs_input_grad):
+                if not need:
                     continue
+                if dx is not None:
+                    data = x.data
+                    if (type(dx) is not np.ndarray or dx.dtype is not data.dtype
+                            or dx.shape != data.shape):
+                        dx = _conform(gate, inputs, x, dx, create_graph)
+                    if anomaly:
+                        check_finite(gate, dx, "backward")
                 parent = x._gate
-                if parent is None or id(x) in stop:
+                if parent is None or (stop and id(x) in stop):
                     if dx is not None:
                         _add(found, x, dx)
                     continue
-                key = id(parent)
                 if dx is not None:
-                    grads[key] = grads[key] + dx if key in grads else dx
-                pending[key] -= 1
-                if pending[key] == 0:
+                    grads[parent] = grads[parent] + dx if parent in grads else dx
+                pending[parent] -= 1
+                if pending[parent] == 0:
                     ready.append(parent)
     return found
 
 
-def _count_consumers(roots, stop: set[int]) -> dict[int, int]:
+def _count_consumers(roots, stop: set[int]) -> dict:
     """For every gate behind `roots`, how many gradient edges flow into it."""
-    pending: dict[int, int] = {}
+    pending: dict = {}
     stack = []
     for root in roots:
-        if root._gate is not None and id(root) not in stop and id(root._gate) not in pending:
-            pending[id(root._gate)] = 0
-            stack.append(root._gate)
+        gate = root._gate
+        if gate is not None and id(root) not in stop and gate not in pending:
+            pending[gate] = 0
+            stack.append(gate)
     while stack:
         gate = stack.pop()
         if gate.saved is _FREED:
@@ -164,74 +178,72 @@ def _count_consumers(roots, stop: set[int]) -> dict[int, int]:
                 "values were freed by the first backward; pass retain_graph=True to the "
                 "first backward to go through the graph again"
             )
-        for x in gate.inputs:
-            if not isinstance(x, Tensor) or not x.requires_grad or x._gate is None:
+        for x, need in zip(gate.inputs, gate.needs_input_grad):
+            if not need:
                 continue
-            if id(x) in stop:
+            parent = x._gate
+            if parent is None or (stop and id(x) in stop):
                 continue
-            key = id(x._gate)
-            if key in pending:
-                pending[key] += 1
+            if parent in pending:
+                pending[parent] += 1
             else:
-                pending[key] = 1
-                stack.append(x._gate)
+                pending[parent] = 1
+                stack.append(parent)
     return pending
 
 
-def _run_gate(gate, g, create_graph: bool) -> tuple:
-    """Call ``gate.backward(g)`` and check what it returns against the contract."""
-    if create_graph:
-        arrays = gate.saved
-        gate.saved = gate.saved_tensors()
-        try:
-            input_grads = gate.backward(g)
-        finally:
-            gate.saved = arrays
-    else:
-        input_grads = gate.backward(g)
-    inputs = gate.inputs
-    if type(input_grads) is not tuple:
-        if isinstance(input_grads, list):
-            input_grads = tuple(input_grads)
-        elif len(inputs) == 1:
-            input_grads = (input_grads,)
-    if len(input_grads) != len(inputs):
-        raise GateError(
-            f"{type(gate).__name__}.backward returned {len(input_grads)} gradient(s) "
-            f"for {len(inputs)} input(s)"
-        )
-    checked = []
-    for i, (x, dx) in enumerate(zip(inputs, input_grads)):
-        if dx is not None and isinstance(x, Tensor) and x.requires_grad:
-            dx = _check_grad(gate, i, x, dx, create_graph)
-        checked.append(dx)
-    return checked
+def _retain(gate, g) -> None:
+    tensor = gate._retained()
+    if tensor is not None:
+        tensor.grad = g if isinstance(g, Tensor) else Tensor._make(g)
 
 
-def _check_grad(gate, i: int, x: Tensor, dx, create_graph: bool):
+def _backward_graph(gate, g):
+    """``gate.backward(g)`` on Tensors, so that the backward pass is recorded too."""
+    arrays = gate.saved
+    gate.saved = gate.saved_tensors()
+    try:
+        return gate.backward(g)
+    finally:
+        gate.saved = arrays
+
+
+def _as_tuple(gate, input_grads) -> tuple:
+    n = len(gate.inputs)
+    if isinstance(input_grads, list):
+        input_grads = tuple(input_grads)
+    elif not isinstance(input_grads, tuple) and n == 1:
+        input_grads = (input_grads,)
+    if not isinstance(input_grads, tuple) or len(input_grads) != n:
+        got = len(input_grads) if isinstance(input_grads, tuple) else type(input_grads).__name__
+        raise GateError(f"{type(gate).__name__}.backward returned {got} gradient(s) for "
+                        f"{n} input(s); return a tuple with one entry per input")
+    return input_grads
+
+
+def _conform(gate, inputs, x: Tensor, dx, create_graph: bool):
+    """Bring a gradient to its input's type and dtype, or raise if its shape is wrong."""
+    name = type(gate).__name__
+    i = next(k for k, candidate in enumerate(inputs) if candidate is x)
     if create_graph:
         if not isinstance(dx, Tensor):
             dx = Tensor._make(np.asarray(dx, dtype=x.dtype))
-        elif dx.dtype != x.dtype:
-            dx = dx.astype(x.dtype)
-    else:
-        if isinstance(dx, Tensor):
-            dx = dx.data
-        elif type(dx) is not np.ndarray:
+    elif isinstance(dx, Tensor):
+        dx = dx.data
+    elif not isinstance(dx, np.ndarray):
+        try:
             dx = np.asarray(dx)
-        if dx.dtype != x.data.dtype:
-            if dx.dtype.kind not in "fiub":
-                raise GateError(f"{type(gate).__name__}.backward returned a {dx.dtype} "
-                                f"gradient for input {i}")
-            dx = dx.astype(x.data.dtype)
+        except Exception:
+            raise GateError(f"{name}.backward returned a {type(dx).__name__} for input {i}; "
+                            "expected an array") from None
+    if dx.dtype.kind not in "fiub":
+        raise GateError(f"{name}.backward returned a {dx.dtype} gradient for input {i}")
     if dx.shape != x.data.shape:
         raise GateError(
-            f"{type(gate).__name__}.backward returned a gradient of shape {tuple(dx.shape)} "
-            f"for input {i} of shape {x.shape}"
+            f"{name}.backward returned a gradient of shape {tuple(dx.shape)} for input {i} "
+            f"of shape {x.shape}"
         )
-    if STATE.anomaly:
-        check_finite(gate, dx, "backward")
-    return dx
+    return dx.astype(x.dtype) if dx.dtype != x.dtype else dx
 
 
 def _add(found: dict, x: Tensor, g) -> None:

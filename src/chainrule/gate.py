@@ -74,6 +74,8 @@ class Gate:
 
     #: False for a gate whose backward cannot itself be differentiated.
     differentiable = True
+    #: What forward kept for backward (set by `save`); None once a backward freed it.
+    saved = ()
     # Defaults set per instance only when needed (keeps `apply` cheap).
     _out = None  # weakref to the output tensor, when forward saved its output
     _retained = None  # weakref to the output tensor, when it called retain_grad()
@@ -94,11 +96,13 @@ class Gate:
         """Run the gate on tensors (or arrays, or numbers) and record it if needed."""
         arrays = []
         needs = []
+        record = False
         has_tensor = False
         for x in inputs:
             if isinstance(x, Tensor):
                 arrays.append(x.data)
                 needs.append(x.requires_grad)
+                record = record or x.requires_grad
                 has_tensor = True
             else:
                 if not isinstance(x, _RAW_CONSTANTS):
@@ -108,13 +112,11 @@ class Gate:
         if not has_tensor:
             # A gate called on plain Python data follows the tensor dtype policy.
             arrays = [as_array(x) if isinstance(x, (int, float)) else x for x in arrays]
-        record = STATE.grad_enabled and True in needs
 
         gate = cls.__new__(cls)
         gate.needs_input_grad = needs
-        gate.saved = ()
         try:
-            out = gate.forward(*arrays, **params)
+            out = gate.forward(*arrays, **params) if params else gate.forward(*arrays)
         except ValueError as error:
             if isinstance(error, ShapeError) or not any(w in str(error) for w in _SHAPE_WORDS):
                 raise
@@ -127,12 +129,12 @@ class Gate:
             gate._created_at = traceback.format_stack()[:-1]
             check_finite(gate, out, "forward")
 
-        if not record or out.dtype.kind != "f":
+        if not (record and STATE.grad_enabled) or out.dtype.kind != "f":
             return Tensor._make(out)
         gate.inputs = inputs
         result = Tensor._make(out, gate)
-        for value in gate.saved:
-            if value is out:
+        for saved in gate.saved:
+            if saved is out:
                 gate._out = weakref.ref(result)
                 break
         return result

@@ -215,43 +215,43 @@ class Tensor:
     # ----- arithmetic (each a gate; see chainrule.gates) -----
 
     def __add__(self, other):
-        return add(self, other)
+        return Add.apply(self, other)
 
     def __radd__(self, other):
-        return add(other, self)
+        return Add.apply(other, self)
 
     def __sub__(self, other):
-        return subtract(self, other)
+        return Subtract.apply(self, other)
 
     def __rsub__(self, other):
-        return subtract(other, self)
+        return Subtract.apply(other, self)
 
     def __mul__(self, other):
-        return multiply(self, other)
+        return Multiply.apply(self, other)
 
     def __rmul__(self, other):
-        return multiply(other, self)
+        return Multiply.apply(other, self)
 
     def __truediv__(self, other):
-        return divide(self, other)
+        return Divide.apply(self, other)
 
     def __rtruediv__(self, other):
-        return divide(other, self)
+        return Divide.apply(other, self)
 
     def __pow__(self, other):
-        return power(self, other)
+        return Power.apply(self, other)
 
     def __rpow__(self, other):
-        return power(other, self)
+        return Power.apply(other, self)
 
     def __matmul__(self, other):
-        return matmul(self, other)
+        return MatMul.apply(self, other)
 
     def __rmatmul__(self, other):
-        return matmul(other, self)
+        return MatMul.apply(other, self)
 
     def __neg__(self):
-        return negative(self)
+        return Negative.apply(self)
 
     def __pos__(self):
         return self
@@ -304,7 +304,7 @@ class Tensor:
         return cos(self)
 
     def tanh(self):
-        return tanh(self)
+        return Tanh.apply(self)
 
     def sigmoid(self):
         return sigmoid(self)
@@ -378,13 +378,19 @@ class Tensor:
 # Imported last: the gate modules need `Tensor` defined above.
 from chainrule.dispatch import array_function, array_ufunc  # noqa: E402
 from chainrule.gates import (  # noqa: E402
+    Add,
+    Divide,
+    MatMul,
+    Multiply,
+    Negative,
+    Power,
+    Subtract,
+    Tanh,
     absolute,
-    add,
     astype,
     broadcast_to,
     clip,
     cos,
-    divide,
     exp,
     expand_dims,
     flatten,
@@ -392,13 +398,9 @@ from chainrule.gates import (  # noqa: E402
     log,
     log_softmax,
     logsumexp,
-    matmul,
     max,
     mean,
     min,
-    multiply,
-    negative,
-    power,
     relu,
     reshape,
     sigmoid,
@@ -407,10 +409,8 @@ from chainrule.gates import (  # noqa: E402
     sqrt,
     squeeze,
     std,
-    subtract,
     sum,
     swapaxes,
-    tanh,
     transpose,
     var,
 )
