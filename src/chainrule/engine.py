@@ -26,11 +26,11 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False, create_graph: 
             "requires grad, or it was computed under no_grad)"
         )
     grad = _root_grad(root, grad, create_graph)
+    seen = {id(grad)}  # the caller may hold the root gradient: never store it as a .grad
     if root._gate is None:
-        _accumulate_leaf(root, grad, create_graph, set())
+        _accumulate_leaf(root, grad, create_graph, seen)
         return
     leaves = _walk([(root, grad)], None, retain_graph or create_graph, create_graph)
-    seen: set[int] = {id(grad)}
     for leaf, g in leaves.values():
         _accumulate_leaf(leaf, g, create_graph, seen)
 

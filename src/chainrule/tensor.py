@@ -16,6 +16,7 @@ import numpy as np
 
 from chainrule.mode import STATE
 
+
 def as_array(data, dtype=None) -> np.ndarray:
     """Turn `data` into an ndarray following the dtype policy.
 
@@ -155,7 +156,7 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:  # noqa: N802  (NumPy's name)
-        return transpose(self)
+        return gates.transpose(self)
 
     def numpy(self) -> np.ndarray:
         """The underlying ndarray (shared, not copied)."""
@@ -257,7 +258,7 @@ class Tensor:
         return self
 
     def __getitem__(self, index):
-        return getitem(self, index)
+        return gates.getitem(self, index)
 
     # ----- comparisons: boolean tensors outside the graph -----
 
@@ -286,85 +287,85 @@ class Tensor:
     # ----- methods mirroring the gate functions -----
 
     def exp(self):
-        return exp(self)
+        return gates.exp(self)
 
     def log(self):
-        return log(self)
+        return gates.log(self)
 
     def sqrt(self):
-        return sqrt(self)
+        return gates.sqrt(self)
 
     def abs(self):
-        return absolute(self)
+        return gates.absolute(self)
 
     def sin(self):
-        return sin(self)
+        return gates.sin(self)
 
     def cos(self):
-        return cos(self)
+        return gates.cos(self)
 
     def tanh(self):
-        return Tanh.apply(self)
+        return gates.tanh(self)
 
     def sigmoid(self):
-        return sigmoid(self)
+        return gates.sigmoid(self)
 
     def relu(self):
-        return relu(self)
+        return gates.relu(self)
 
     def clip(self, lo=None, hi=None):
-        return clip(self, lo, hi)
+        return gates.clip(self, lo, hi)
 
     def astype(self, dtype):
-        return astype(self, dtype)
+        return gates.astype(self, dtype)
 
     def sum(self, axis=None, keepdims=False):
-        return sum(self, axis, keepdims)
+        return gates.sum(self, axis, keepdims)
 
     def mean(self, axis=None, keepdims=False):
-        return mean(self, axis, keepdims)
+        return gates.mean(self, axis, keepdims)
 
     def max(self, axis=None, keepdims=False):
-        return max(self, axis, keepdims)
+        return gates.max(self, axis, keepdims)
 
     def min(self, axis=None, keepdims=False):
-        return min(self, axis, keepdims)
+        return gates.min(self, axis, keepdims)
 
     def var(self, axis=None, keepdims=False, ddof=0):
-        return var(self, axis, keepdims, ddof)
+        return gates.var(self, axis, keepdims, ddof)
 
     def std(self, axis=None, keepdims=False, ddof=0):
-        return std(self, axis, keepdims, ddof)
+        return gates.std(self, axis, keepdims, ddof)
 
     def logsumexp(self, axis=None, keepdims=False):
-        return logsumexp(self, axis, keepdims)
+        return gates.logsumexp(self, axis, keepdims)
 
     def softmax(self, axis=-1):
-        return softmax(self, axis)
+        return gates.softmax(self, axis)
 
     def log_softmax(self, axis=-1):
-        return log_softmax(self, axis)
+        return gates.log_softmax(self, axis)
 
     def reshape(self, *shape):
-        return reshape(self, shape[0] if len(shape) == 1 else shape)
+        return gates.reshape(self, shape[0] if len(shape) == 1 else shape)
 
     def transpose(self, *axes):
-        return transpose(self, axes[0] if len(axes) == 1 else (axes or None))
+        return gates.transpose(self, axes[0] if len(axes) == 1 else (axes or None))
 
     def swapaxes(self, axis1, axis2):
-        return swapaxes(self, axis1, axis2)
+        return gates.swapaxes(self, axis1, axis2)
 
     def flatten(self):
-        return flatten(self)
+        return gates.flatten(self)
 
     def squeeze(self, axis=None):
-        return squeeze(self, axis)
+        return gates.squeeze(self, axis)
 
     def expand_dims(self, axis):
-        return expand_dims(self, axis)
+        return gates.expand_dims(self, axis)
 
     def broadcast_to(self, shape):
-        return broadcast_to(self, shape)
+        return gates.broadcast_to(self, shape)
 
     # ----- NumPy interoperability (see chainrule.dispatch) -----
 
@@ -376,41 +377,6 @@ class Tensor:
 
 
 # Imported last: the gate modules need `Tensor` defined above.
+from chainrule import gates  # noqa: E402
 from chainrule.dispatch import array_function, array_ufunc  # noqa: E402
-from chainrule.gates import (  # noqa: E402
-    Add,
-    Divide,
-    MatMul,
-    Multiply,
-    Negative,
-    Power,
-    Subtract,
-    Tanh,
-    absolute,
-    astype,
-    broadcast_to,
-    clip,
-    cos,
-    exp,
-    expand_dims,
-    flatten,
-    getitem,
-    log,
-    log_softmax,
-    logsumexp,
-    max,
-    mean,
-    min,
-    relu,
-    reshape,
-    sigmoid,
-    sin,
-    softmax,
-    sqrt,
-    squeeze,
-    std,
-    sum,
-    swapaxes,
-    transpose,
-    var,
-)
+from chainrule.gates import Add, Divide, MatMul, Multiply, Negative, Power, Subtract  # noqa: E402

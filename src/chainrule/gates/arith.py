@@ -35,7 +35,8 @@ class Subtract(Gate):
 
 
 class Multiply(Gate):
-    """out = x * y.   Shapes: broadcast.   Backward: dx = g * y, dy = g * x (the mul gate switches)."""
+    """out = x * y.   Shapes: broadcast.
+    Backward: dx = g * y, dy = g * x  (the mul gate switches)."""
 
     def forward(self, x, y):
         self.save(x, y)
