@@ -195,7 +195,8 @@ def _count_consumers(roots, stop: set[int]) -> dict:
 def _retain(gate, g) -> None:
     tensor = gate._retained()
     if tensor is not None:
-        tensor.grad = g if isinstance(g, Tensor) else Tensor._make(g)
+        # A copy: g flows on downstream and may become a leaf's .grad as well.
+        tensor.grad = g if isinstance(g, Tensor) else Tensor._make(g.copy())
 
 
 def _backward_graph(gate, g):
@@ -256,6 +257,9 @@ def _add(found: dict, x: Tensor, g) -> None:
 
 def _accumulate_leaf(leaf: Tensor, g, create_graph: bool, seen: set[int]) -> None:
     """Add `g` into ``leaf.grad``. The stored array is never shared with another owner."""
+    if leaf.dtype.kind != "f":
+        raise TypeError(f"backward: a {leaf.dtype} tensor cannot hold a gradient; only "
+                        "floating-point tensors can require grad")
     if create_graph:
         if g.dtype != leaf.dtype:
             g = g.astype(leaf.dtype)

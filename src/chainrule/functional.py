@@ -30,9 +30,16 @@ def _argnums(argnums, nargs: int, name: str) -> tuple[int, ...]:
 
 
 def _differentiable(x, i: int, name: str) -> Tensor:
-    """`x` as a tensor that requires grad; a tensor that already does is kept (nesting)."""
+    """`x` as a new tensor that requires grad, distinct from every tensor outside.
+
+    A tensor that already requires grad (an enclosing transform's variable, or one a
+    closure also uses) gets a fresh node on top of it: this transform then
+    differentiates with respect to its own argument only, while an enclosing one still
+    sees through it. Reusing the tensor itself would mix the two up ("perturbation
+    confusion"): ``grad(lambda x: grad(lambda y: x * y)(x))(3.0)`` must be 1, not 2.
+    """
     if isinstance(x, Tensor) and x.requires_grad:
-        return x
+        return reshape(x, x.shape)
     t = Tensor(x)
     if t.dtype.kind != "f":
         raise TypeError(f"{name}: argument {i} has dtype {t.dtype}; only floating-point "
@@ -54,11 +61,11 @@ def _run(f, args, kwargs, nums, name):
     """Call f with the differentiated arguments made into tensors that require grad."""
     global _depth
     args = list(args)
-    for i in nums:
-        args[i] = _differentiable(args[i], i, name)
     _depth += 1
     try:
         with enable_grad():
+            for i in nums:
+                args[i] = _differentiable(args[i], i, name)
             out = _as_tensor(f(*args, **kwargs), name)
     finally:
         _depth -= 1

@@ -30,6 +30,7 @@ setting ``differentiable = False``.
 
 from __future__ import annotations
 
+import os
 import traceback
 import weakref
 
@@ -124,9 +125,12 @@ class Gate:
         except TypeError as error:
             raise TypeError(f"{cls.__name__}: {error} (inputs: {_describe(inputs)})") from None
         if type(out) is not np.ndarray:
-            out = np.asarray(out)
+            # NumPy returns scalars, not 0-d arrays, from ops on 0-d arrays: keep the
+            # saved value identical to the output, so that create_graph can find it.
+            scalar, out = out, np.asarray(out)
+            gate.saved = tuple(out if value is scalar else value for value in gate.saved)
         if STATE.anomaly:
-            gate._created_at = traceback.format_stack()[:-1]
+            gate._created_at = _user_frames()
             check_finite(gate, out, "forward")
 
         if not (record and STATE.grad_enabled) or out.dtype.kind != "f":
@@ -153,12 +157,12 @@ class Gate:
         output = self._out() if self._out is not None else None
         resolved = []
         for value in self.saved:
-            if isinstance(value, np.ndarray):
+            if isinstance(value, (np.ndarray, np.generic)):
                 value = self._source_of(value, output)
             resolved.append(value)
         return tuple(resolved)
 
-    def _source_of(self, array: np.ndarray, output):
+    def _source_of(self, array, output):
         for x in self.inputs:
             if x is array:
                 return array
@@ -186,13 +190,22 @@ def _convert(cls, x):
     )
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _user_frames(keep: int = 3) -> list[str]:
+    """The innermost stack frames outside chainrule: where the user applied a gate."""
+    frames = [f for f in traceback.extract_stack() if not f.filename.startswith(_PACKAGE_DIR)]
+    return traceback.format_list(frames[-keep:])
+
+
 def check_finite(gate: Gate, array, phase: str) -> None:
     """Raise AnomalyError if a float `array` holds NaN or inf (detect_anomaly mode)."""
     data = array.data if isinstance(array, Tensor) else np.asarray(array)
     if data.dtype.kind != "f" or np.isfinite(data).all():
         return
     kind = "NaN" if np.isnan(data).any() else "inf"
-    where = "".join(gate._created_at[-3:]) if gate._created_at else "  (not recorded)\n"
+    where = "".join(gate._created_at) if gate._created_at else "  (not recorded)\n"
     raise AnomalyError(
         f"{type(gate).__name__} {phase} produced {kind} (shape {data.shape}). "
         f"The gate was created at:\n{where}"

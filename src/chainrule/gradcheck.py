@@ -36,10 +36,10 @@ def rel_error(a, b) -> float:
     return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
 
 
-def _warn_if_low_precision(name: str, dtype) -> None:
+def _warn_if_low_precision(name: str, dtype, stacklevel: int = 3) -> None:
     if np.dtype(dtype) != np.float64:
         warnings.warn(f"{name}: checking in {dtype}; central differences need float64 "
-                      "to be meaningful", stacklevel=3)
+                      "to be meaningful", stacklevel=stacklevel)
 
 
 def _scalar(out, name: str, grad_output) -> float:
@@ -86,7 +86,7 @@ def _check(f, inputs, eps, atol, rtol, raise_exception, name) -> bool:
     if not checked:
         raise ValueError(f"{name}: no input requires grad, so there is nothing to check")
     for i in checked:
-        _warn_if_low_precision(name, inputs[i].dtype)
+        _warn_if_low_precision(name, inputs[i].dtype, stacklevel=4)  # the caller's line
     out = f(*inputs)
     if not isinstance(out, Tensor):
         raise TypeError(f"{name}: f must return a tensor, got {type(out).__name__}")
@@ -117,8 +117,8 @@ def _check(f, inputs, eps, atol, rtol, raise_exception, name) -> bool:
             where = np.unravel_index(int(np.argmax(bad)), bad.shape) if bad.size else ()
             raise GradcheckError(
                 f"{name}: gradient of input {i}{label}, shape {x.shape}, is wrong at index "
-                f"{tuple(int(k) for k in where)}: analytic {a[where]!r}, numerical "
-                f"{numeric[where]!r} (rel_error over the input {rel_error(a, numeric):.2e}, "
+                f"{tuple(int(k) for k in where)}: analytic {float(a[where])!r}, numerical "
+                f"{float(numeric[where])!r} (rel_error over the input {rel_error(a, numeric):.2e}, "
                 f"atol={atol}, rtol={rtol})"
             )
     return True

@@ -47,6 +47,8 @@ def as_array(data, dtype=None) -> np.ndarray:
 
 def _data(x):
     """The ndarray (or Python scalar) behind an operand, for non-differentiable ops."""
+    if isinstance(x, (list, tuple)):
+        return as_array(x)
     return x.data if isinstance(x, Tensor) else x
 
 
@@ -275,12 +277,12 @@ class Tensor:
         return Tensor._make(self.data >= _data(other))
 
     def __eq__(self, other):
-        if not isinstance(other, (Tensor, np.ndarray, numbers.Number, np.generic)):
+        if not isinstance(other, _COMPARABLE):
             return NotImplemented
         return Tensor._make(np.asarray(self.data == _data(other)))
 
     def __ne__(self, other):
-        if not isinstance(other, (Tensor, np.ndarray, numbers.Number, np.generic)):
+        if not isinstance(other, _COMPARABLE):
             return NotImplemented
         return Tensor._make(np.asarray(self.data != _data(other)))
 
@@ -375,6 +377,9 @@ class Tensor:
     def __array_function__(self, func, types, args, kwargs):
         return array_function(func, args, kwargs)
 
+
+# What == and != compare elementwise; anything else falls back to identity (False).
+_COMPARABLE = (Tensor, np.ndarray, numbers.Number, np.generic, list, tuple)
 
 # Imported last: the gate modules need `Tensor` defined above.
 from chainrule import gates  # noqa: E402

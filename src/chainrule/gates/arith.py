@@ -89,6 +89,10 @@ class Power(Gate):
         if need_y:
             x_is_zero = value(x) == 0
             log_x = np.log(np.where(x_is_zero, 1, x)) if np.any(x_is_zero) else np.log(x)
+            if isinstance(x, (int, float)):
+                # NOTE: np.log of a Python number is a float64 NumPy scalar, which would
+                # promote a float32 g; a Python float stays weakly typed (2.0 ** y).
+                log_x = float(log_x)
             dy = sum_to(g * out * log_x, shape_of(y))
         return dx, dy
 

@@ -186,7 +186,8 @@ class Softplus(Gate):
 
 class Clip(Gate):
     """out = min(max(x, lo), hi).   Shapes: lo, hi broadcast against x (None: no bound).
-    Backward: dx = g where lo <= x <= hi, dlo = g where x < lo, dhi = g where x > hi."""
+    Backward: dhi = g where max(x, lo) > hi, dlo = g where x < lo elsewhere, dx = g
+    where lo <= x <= hi."""
 
     def forward(self, x, lo, hi):
         if lo is None and hi is None:
@@ -199,8 +200,12 @@ class Clip(Gate):
         x, lo, hi = self.saved
         need_x, need_lo, need_hi = self.needs_input_grad
         xv = value(x)
-        below = xv < value(lo) if lo is not None else np.zeros(np.shape(xv), bool)
-        above = xv > value(hi) if hi is not None else np.zeros(np.shape(xv), bool)
+        none = np.zeros(np.shape(xv), bool)
+        # NOTE: where lo > hi the output is hi whatever x is (as np.clip and PyTorch's
+        # clamp), so "above" is judged on max(x, lo) and wins over "below".
+        lifted = np.maximum(xv, value(lo)) if lo is not None else xv
+        above = lifted > value(hi) if hi is not None else none
+        below = (xv < value(lo)) & ~above if lo is not None else none
         dx = sum_to(g * ~(below | above), shape_of(x)) if need_x else None
         dlo = sum_to(g * below, shape_of(lo)) if need_lo else None
         dhi = sum_to(g * above, shape_of(hi)) if need_hi else None

@@ -151,7 +151,7 @@ class Std(Var):
 
 
 class LogSumExp(Reduction):
-    """out = log(sum(exp(x))) over axis.   Backward: dx = g * exp(x - out)  (a softmax)."""
+    """out = log(sum(exp(x))) over axis.   Backward: dx = g * softmax(x)  (= g * exp(x - out))."""
 
     op = "logsumexp"
 
@@ -164,12 +164,17 @@ class LogSumExp(Reduction):
         out = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
         out = out if keepdims else out.reshape([n for i, n in enumerate(x.shape) if i not in axes])
         out = out.astype(x.dtype, copy=False)
-        self.save(x, out)
+        self.shift = m  # a constant to backward: softmax(x - m) does not depend on m
+        self.save(x)
         return out
 
     def backward(self, g):
-        x, out = self.saved
-        return (self.kept(g) * np.exp(x - out.reshape(self.kept_shape)),)
+        (x,) = self.saved
+        # NOTE: the weights come from the shifted logits, not from exp(x - out): out carries
+        # its own rounding (logsumexp([1e8, 1e8]) = 1e8 + log 2 rounds to 1e8 in float32),
+        # and exp(x - out) would turn that into weights of 1 instead of 1/2.
+        e = np.exp(x - self.shift)
+        return (self.kept(g) * (e / e.sum(axis=self.axes, keepdims=True)),)
 
 
 def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001

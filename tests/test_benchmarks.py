@@ -1,0 +1,20 @@
+"""The benchmark runner runs: a smoke test of `benchmarks/run.py --quick`, no timings checked."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKLOADS = ("chain", "deep_chain", "import_time")
+
+
+def test_benchmarks_quick_run_prints_every_workload():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    table = result.stdout.split("\n\n", 1)[1]
+    for name in WORKLOADS:
+        assert f"{name}: " in table, f"{name} missing from:\n{result.stdout}"
+    assert "chainrule / numpy = " in table
