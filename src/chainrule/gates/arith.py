@@ -80,12 +80,11 @@ class Power(Gate):
         need_x, need_y = self.needs_input_grad
         dx = dy = None
         if need_x:
-            # x ** (y - 1) is inf at x == 0 for y < 1; y == 0 must still give 0, not 0 * inf.
+            # NOTE: where y == 0 the exponent y - 1 is replaced by 0, so that the gradient
+            # is y * x**0 = 0 and not 0 * inf at x == 0.
             y_is_zero = value(y) == 0
-            dx = g * y * x ** (y - 1)
-            if np.any(y_is_zero):
-                dx = np.where(y_is_zero, 0, dx)
-            dx = sum_to(dx, shape_of(x))
+            exponent = np.where(y_is_zero, 0, y - 1) if np.any(y_is_zero) else y - 1
+            dx = sum_to(g * y * x**exponent, shape_of(x))
         if need_y:
             x_is_zero = value(x) == 0
             log_x = np.log(np.where(x_is_zero, 1, x)) if np.any(x_is_zero) else np.log(x)

@@ -228,7 +228,7 @@ def exp(x) -> Tensor:
 
         >>> import chainrule as cr
         >>> cr.exp(cr.tensor([0.0, 1.0]))
-        Tensor([1.       , 2.7182817], dtype=float32)
+        Tensor([1.      , 2.718282], dtype=float32)
     """
     return Exp.apply(x)
 
