@@ -103,7 +103,9 @@ def _walk(roots, targets, retain_graph: bool, create_graph: bool) -> dict:
     identity; tensors are never used as keys).
     """
     stop = {id(t) for t in targets} if targets is not None else set()
-    pending = _count_consumers([r for r, _ in roots], stop)
+    # Under create_graph a gate's backward needs the tensor it made (see saved_tensors).
+    outputs: dict | None = {} if create_graph else None
+    pending = _count_consumers([r for r, _ in roots], stop, outputs)
     grads: dict = {}
     found: dict[int, tuple] = {}
     ready = []
@@ -130,7 +132,10 @@ def _walk(roots, targets, retain_graph: bool, create_graph: bool) -> dict:
             else:
                 if gate._retained is not None:
                     _retain(gate, g)
-                input_grads = _backward_graph(gate, g) if create_graph else gate.backward(g)
+                if create_graph:
+                    input_grads = _backward_graph(gate, g, outputs[gate])
+                else:
+                    input_grads = gate.backward(g)
                 if type(input_grads) is not tuple or len(input_grads) != len(inputs):
                     input_grads = _as_tuple(gate, input_grads)
             if not retain_graph:
@@ -161,8 +166,11 @@ def _walk(roots, targets, retain_graph: bool, create_graph: bool) -> dict:
     return found
 
 
-def _count_consumers(roots, stop: set[int]) -> dict:
-    """For every gate behind `roots`, how many gradient edges flow into it."""
+def _count_consumers(roots, stop: set[int], outputs: dict | None) -> dict:
+    """For every gate behind `roots`, how many gradient edges flow into it.
+
+    When `outputs` is a dict, it is filled with each gate's output tensor.
+    """
     pending: dict = {}
     stack = []
     for root in roots:
@@ -170,6 +178,8 @@ def _count_consumers(roots, stop: set[int]) -> dict:
         if gate is not None and id(root) not in stop and gate not in pending:
             pending[gate] = 0
             stack.append(gate)
+            if outputs is not None:
+                outputs[gate] = root
     while stack:
         gate = stack.pop()
         if gate.saved is _FREED:
@@ -189,6 +199,8 @@ def _count_consumers(roots, stop: set[int]) -> dict:
             else:
                 pending[parent] = 1
                 stack.append(parent)
+                if outputs is not None:
+                    outputs[parent] = x
     return pending
 
 
@@ -199,10 +211,10 @@ def _retain(gate, g) -> None:
         tensor.grad = g if isinstance(g, Tensor) else Tensor._make(g.copy())
 
 
-def _backward_graph(gate, g):
+def _backward_graph(gate, g, output: Tensor):
     """``gate.backward(g)`` on Tensors, so that the backward pass is recorded too."""
     arrays = gate.saved
-    gate.saved = gate.saved_tensors()
+    gate.saved = gate.saved_tensors(output)
     try:
         return gate.backward(g)
     finally:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import os
 import traceback
-import weakref
 
 import numpy as np
 
@@ -78,7 +77,6 @@ class Gate:
     #: What forward kept for backward (set by `save`); None once a backward freed it.
     saved = ()
     # Defaults set per instance only when needed (keeps `apply` cheap).
-    _out = None  # weakref to the output tensor, when forward saved its output
     _retained = None  # weakref to the output tensor, when it called retain_grad()
     _created_at = None  # the stack where the gate was applied, under detect_anomaly
 
@@ -115,7 +113,8 @@ class Gate:
             arrays = [as_array(x) if isinstance(x, (int, float)) else x for x in arrays]
 
         gate = cls.__new__(cls)
-        gate.needs_input_grad = needs
+        # A tuple of bools: the cyclic GC stops tracking it, which keeps long graphs cheap.
+        gate.needs_input_grad = tuple(needs)
         try:
             out = gate.forward(*arrays, **params) if params else gate.forward(*arrays)
         except ValueError as error:
@@ -136,25 +135,20 @@ class Gate:
         if not (record and STATE.grad_enabled) or out.dtype.kind != "f":
             return Tensor._make(out)
         gate.inputs = inputs
-        result = Tensor._make(out, gate)
-        for saved in gate.saved:
-            if saved is out:
-                gate._out = weakref.ref(result)
-                break
-        return result
+        return Tensor._make(out, gate)
 
     # ----- used by the engine -----
 
-    def saved_tensors(self) -> tuple:
+    def saved_tensors(self, output: Tensor) -> tuple:
         """``self.saved`` with each array replaced by the Tensor it came from.
 
-        Used under ``create_graph``: inputs and the output map back to their Tensors,
-        raw constants and integer/bool arrays stay as they are.
+        Used under ``create_graph``: inputs and the `output` (the tensor this gate
+        made, which the engine knows from the edge it walked) map back to their
+        Tensors; raw constants and integer/bool arrays stay as they are.
         """
         name = type(self).__name__
         if not self.differentiable:
             raise HigherOrderError(f"{name} does not support higher-order gradients")
-        output = self._out() if self._out is not None else None
         resolved = []
         for value in self.saved:
             if isinstance(value, (np.ndarray, np.generic)):
