@@ -1,12 +1,14 @@
 """The backward pass: the chain rule applied gate by gate in reverse topological order.
 
-The walk is iterative (Kahn's algorithm on consumer counts, as in HIPS autograd), so a
-graph of any depth backprops without recursion. Gradients are keyed by the identity of
+The walk is iterative (a heap of gates ordered by creation, latest first), so a graph
+of any depth backprops without recursion. Gradients are keyed by the identity of
 the gate that produced a tensor (every gate has one output), added up where a tensor
 branched, and popped as soon as the gate that needs them has run.
 """
 
 from __future__ import annotations
+
+from heapq import heappop, heappush
 
 import numpy as np
 
@@ -97,6 +99,11 @@ def _root_grad(root: Tensor, grad, create_graph: bool):
 def _walk(roots, targets, retain_graph: bool, create_graph: bool) -> dict:
     """Run every gate behind `roots` backward once, in reverse topological order.
 
+    Every recorded gate has a sequence number larger than those of the gates that
+    made its inputs, so popping gates from a max-heap on that number visits each one
+    after all of its consumers: its gradient is complete by then, with no counting
+    pass over the graph beforehand (PyTorch orders its ready queue the same way).
+
     Returns ``{id(tensor): (tensor, grad)}`` for the leaves reached (``targets is
     None``) or for the `targets`, whose gates the walk then does not go behind.
     Gradients in flight are keyed by the gate that made the tensor (gates hash by
@@ -105,103 +112,67 @@ def _walk(roots, targets, retain_graph: bool, create_graph: bool) -> dict:
     stop = {id(t) for t in targets} if targets is not None else set()
     # Under create_graph a gate's backward needs the tensor it made (see saved_tensors).
     outputs: dict | None = {} if create_graph else None
-    pending = _count_consumers([r for r, _ in roots], stop, outputs)
     grads: dict = {}
     found: dict[int, tuple] = {}
-    ready = []
+    heap: list = []
     for root, g in roots:
         gate = root._gate
         if gate is None or id(root) in stop:
             _add(found, root, g)
-            continue
-        if gate in grads:
+        elif gate in grads:
             grads[gate] = grads[gate] + g
         else:
             grads[gate] = g
-            if pending[gate] == 0:
-                ready.append(gate)
+            heappush(heap, (-gate.seq, gate))
+            if outputs is not None:
+                outputs[gate] = root
     anomaly = STATE.anomaly
 
     with enable_grad() if create_graph else no_grad():
-        while ready:
-            gate = ready.pop()
-            g = grads.pop(gate, None)
+        while heap:
+            gate = heappop(heap)[1]
+            g = grads.pop(gate)
             inputs = gate.inputs
-            if g is None:  # no gradient reached this gate: it only passes that on
-                input_grads = (None,) * len(inputs)
+            if gate.saved is _FREED:
+                raise GraphFreedError(
+                    f"backward: went through {type(gate).__name__} a second time, but its "
+                    "saved values were freed by the first backward; pass retain_graph=True "
+                    "to the first backward to go through the graph again"
+                )
+            if gate._retained is not None:
+                _retain(gate, g)
+            if create_graph:
+                input_grads = _backward_graph(gate, g, outputs[gate])
             else:
-                if gate._retained is not None:
-                    _retain(gate, g)
-                if create_graph:
-                    input_grads = _backward_graph(gate, g, outputs[gate])
-                else:
-                    input_grads = gate.backward(g)
-                if type(input_grads) is not tuple or len(input_grads) != len(inputs):
-                    input_grads = _as_tuple(gate, input_grads)
+                input_grads = gate.backward(g)
+            if type(input_grads) is not tuple or len(input_grads) != len(inputs):
+                input_grads = _as_tuple(gate, input_grads)
             if not retain_graph:
                 # Free what the gate held, as PyTorch does: a loss kept alive after
                 # backward must not keep every activation of the step alive with it.
                 gate.saved = _FREED
                 gate.inputs = ()
             for x, dx, need in zip(inputs, input_grads, gate.needs_input_grad):
-                if not need:
+                if not need or dx is None:
                     continue
-                if dx is not None:
-                    data = x.data
-                    if (type(dx) is not np.ndarray or dx.dtype is not data.dtype
-                            or dx.shape != data.shape):
-                        dx = _conform(gate, inputs, x, dx, create_graph)
-                    if anomaly:
-                        check_finite(gate, dx, "backward")
+                data = x.data
+                if type(dx) is not np.ndarray or dx.dtype is not data.dtype or (
+                    dx.shape != data.shape
+                ):
+                    dx = _conform(gate, inputs, x, dx, create_graph)
+                if anomaly:
+                    check_finite(gate, dx, "backward")
                 parent = x._gate
                 if parent is None or (stop and id(x) in stop):
-                    if dx is not None:
-                        _add(found, x, dx)
-                    continue
-                if dx is not None:
-                    grads[parent] = grads[parent] + dx if parent in grads else dx
-                pending[parent] -= 1
-                if pending[parent] == 0:
-                    ready.append(parent)
+                    _add(found, x, dx)
+                elif parent in grads:
+                    grads[parent] = grads[parent] + dx
+                else:
+                    grads[parent] = dx
+                    heappush(heap, (-parent.seq, parent))
+                    if outputs is not None:
+                        outputs[parent] = x
     return found
-
-
-def _count_consumers(roots, stop: set[int], outputs: dict | None) -> dict:
-    """For every gate behind `roots`, how many gradient edges flow into it.
-
-    When `outputs` is a dict, it is filled with each gate's output tensor.
-    """
-    pending: dict = {}
-    stack = []
-    for root in roots:
-        gate = root._gate
-        if gate is not None and id(root) not in stop and gate not in pending:
-            pending[gate] = 0
-            stack.append(gate)
-            if outputs is not None:
-                outputs[gate] = root
-    while stack:
-        gate = stack.pop()
-        if gate.saved is _FREED:
-            raise GraphFreedError(
-                f"backward: went through {type(gate).__name__} a second time, but its saved "
-                "values were freed by the first backward; pass retain_graph=True to the "
-                "first backward to go through the graph again"
-            )
-        for x, need in zip(gate.inputs, gate.needs_input_grad):
-            if not need:
-                continue
-            parent = x._gate
-            if parent is None or (stop and id(x) in stop):
-                continue
-            if parent in pending:
-                pending[parent] += 1
-            else:
-                pending[parent] = 1
-                stack.append(parent)
-                if outputs is not None:
-                    outputs[parent] = x
-    return pending
 
 
 def _retain(gate, g) -> None:

@@ -30,6 +30,7 @@ setting ``differentiable = False``.
 
 from __future__ import annotations
 
+import itertools
 import os
 import traceback
 
@@ -39,6 +40,7 @@ from chainrule.errors import AnomalyError, HigherOrderError, ShapeError
 from chainrule.mode import STATE
 from chainrule.tensor import Tensor, as_array
 
+_sequence = itertools.count()
 _RAW_CONSTANTS = (int, float, bool, np.ndarray, np.generic, type(None))
 _SHAPE_WORDS = ("shape", "broadcast", "dimension", "size", "axis")
 
@@ -135,6 +137,7 @@ class Gate:
         if not (record and STATE.grad_enabled) or out.dtype.kind != "f":
             return Tensor._make(out)
         gate.inputs = inputs
+        gate.seq = next(_sequence)  # creation order: the engine's topological order
         return Tensor._make(out, gate)
 
     # ----- used by the engine -----
