@@ -152,12 +152,13 @@ def _walk(roots, targets, retain_graph: bool, create_graph: bool) -> dict:
                 # backward must not keep every activation of the step alive with it.
                 gate.saved = _FREED
                 gate.inputs = ()
+            checked = gate.checked
             for x, dx, need in zip(inputs, input_grads, gate.needs_input_grad):
                 if not need or dx is None:
                     continue
                 data = x.data
                 if type(dx) is not np.ndarray or dx.dtype is not data.dtype or (
-                    dx.shape != data.shape
+                    checked and dx.shape != data.shape
                 ):
                     dx = _conform(gate, inputs, x, dx, create_graph)
                 if anomaly:

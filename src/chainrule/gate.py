@@ -41,6 +41,7 @@ from chainrule.mode import STATE
 from chainrule.tensor import Tensor, as_array
 
 _sequence = itertools.count()
+_new = object.__new__
 _RAW_CONSTANTS = (int, float, bool, np.ndarray, np.generic, type(None))
 _SHAPE_WORDS = ("shape", "broadcast", "dimension", "size", "axis")
 
@@ -82,6 +83,13 @@ class Gate:
     _retained = None  # weakref to the output tensor, when it called retain_grad()
     _created_at = None  # the stack where the gate was applied, under detect_anomaly
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        # The shapes of the gradients a gate returns are checked on every backward,
+        # except for the built-in gates, whose shapes the test suite verifies for each
+        # gate (the check is a measurable part of the per-gate cost on small tensors).
+        cls.checked = not cls.__module__.startswith("chainrule.gates.")
+
     def forward(self, *arrays, **params) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
 
@@ -97,13 +105,11 @@ class Gate:
         """Run the gate on tensors (or arrays, or numbers) and record it if needed."""
         arrays = []
         needs = []
-        record = False
         has_tensor = False
         for x in inputs:
             if isinstance(x, Tensor):
                 arrays.append(x.data)
                 needs.append(x.requires_grad)
-                record = record or x.requires_grad
                 has_tensor = True
             else:
                 if not isinstance(x, _RAW_CONSTANTS):
@@ -114,9 +120,9 @@ class Gate:
             # A gate called on plain Python data follows the tensor dtype policy.
             arrays = [as_array(x) if isinstance(x, (int, float)) else x for x in arrays]
 
-        gate = cls.__new__(cls)
+        gate = _new(cls)
         # A tuple of bools: the cyclic GC stops tracking it, which keeps long graphs cheap.
-        gate.needs_input_grad = tuple(needs)
+        gate.needs_input_grad = needs = tuple(needs)
         try:
             out = gate.forward(*arrays, **params) if params else gate.forward(*arrays)
         except ValueError as error:
@@ -134,11 +140,20 @@ class Gate:
             gate._created_at = _user_frames()
             check_finite(gate, out, "forward")
 
-        if not (record and STATE.grad_enabled) or out.dtype.kind != "f":
-            return Tensor._make(out)
-        gate.inputs = inputs
-        gate.seq = next(_sequence)  # creation order: the engine's topological order
-        return Tensor._make(out, gate)
+        # Tensor._make, inlined because this is the hottest line of the library.
+        result = _new(Tensor)
+        result.data = out
+        result.grad = None
+        result.name = None
+        if True in needs and STATE.grad_enabled and out.dtype.kind == "f":
+            gate.inputs = inputs
+            gate.seq = next(_sequence)  # creation order: the engine's topological order
+            result.requires_grad = True
+            result._gate = gate
+        else:  # nothing to record: the gate is dropped with its saved values
+            result.requires_grad = False
+            result._gate = None
+        return result
 
     # ----- used by the engine -----
 

@@ -78,7 +78,7 @@ class Tensor:
 
     @classmethod
     def _make(cls, data: np.ndarray, gate=None) -> Tensor:
-        """Fast internal constructor: no conversion, no checks (the engine's hot path)."""
+        """Fast internal constructor: no conversion, no checks (`Gate.apply` inlines it)."""
         t = object.__new__(cls)
         t.data = data
         t.grad = None

@@ -62,6 +62,24 @@ def test_gate_forward_matches_numpy(case):
 
 
 @each_case
+def test_gate_backward_gradient_shapes(case):
+    """The engine does not re-check built-in gates' gradient shapes, so this does."""
+    out = case.fn(*leaves(case))
+    stack, seen = [(out.gate, out)], set()
+    while stack:
+        gate, made = stack.pop()
+        if gate is None or id(gate) in seen:
+            continue
+        seen.add(id(gate))
+        grads = gate.backward(cotangent(made.shape))
+        for x, dx, need in zip(gate.inputs, grads, gate.needs_input_grad, strict=True):
+            if need and dx is not None:
+                assert np.shape(dx) == x.shape, f"{type(gate).__name__}: {np.shape(dx)}"
+            if isinstance(x, cr.Tensor):
+                stack.append((x.gate, x))
+
+
+@each_case
 def test_gate_gradcheck(case):
     assert cr.gradcheck(case.fn, leaves(case), atol=case.atol, rtol=case.rtol)
 
