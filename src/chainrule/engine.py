@@ -37,8 +37,9 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False, create_graph: 
         _accumulate_leaf(leaf, g, create_graph, seen)
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         allow_unused=False):
+def grad(
+    outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False
+):
     """Gradients of `outputs` with respect to `inputs`, returned rather than accumulated.
 
     The engine behind `chainrule.grad`, `vjp` and friends (PyTorch's ``autograd.grad``).
@@ -58,8 +59,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     roots = []
     for out, g in zip(outputs, grad_outputs, strict=True):
         if not out.requires_grad:
-            raise RuntimeError("grad: an output does not require grad (it does not depend on "
-                               "the inputs, or was computed under no_grad)")
+            raise RuntimeError(
+                "grad: an output does not require grad (it does not depend on "
+                "the inputs, or was computed under no_grad)"
+            )
         roots.append((out, _root_grad(out, g, create_graph)))
     found = _walk(roots, inputs, retain_graph, create_graph)
     results = []
@@ -67,8 +70,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         entry = found.get(id(x))
         if entry is None:
             if not allow_unused:
-                raise RuntimeError("grad: an input was not used to compute the outputs "
-                                   "(pass allow_unused=True to get None for it)")
+                raise RuntimeError(
+                    "grad: an input was not used to compute the outputs "
+                    "(pass allow_unused=True to get None for it)"
+                )
             results.append(None)
         else:
             g = entry[1]
@@ -157,8 +162,10 @@ def _walk(roots, targets, retain_graph: bool, create_graph: bool) -> dict:
                 if not need or dx is None:
                     continue
                 data = x.data
-                if type(dx) is not np.ndarray or dx.dtype is not data.dtype or (
-                    checked and dx.shape != data.shape
+                if (
+                    type(dx) is not np.ndarray
+                    or dx.dtype is not data.dtype
+                    or (checked and dx.shape != data.shape)
                 ):
                     dx = _conform(gate, inputs, x, dx, create_graph)
                 if anomaly:
@@ -201,8 +208,10 @@ def _as_tuple(gate, input_grads) -> tuple:
         input_grads = (input_grads,)
     if not isinstance(input_grads, tuple) or len(input_grads) != n:
         got = len(input_grads) if isinstance(input_grads, tuple) else type(input_grads).__name__
-        raise GateError(f"{type(gate).__name__}.backward returned {got} gradient(s) for "
-                        f"{n} input(s); return a tuple with one entry per input")
+        raise GateError(
+            f"{type(gate).__name__}.backward returned {got} gradient(s) for "
+            f"{n} input(s); return a tuple with one entry per input"
+        )
     return input_grads
 
 
@@ -219,8 +228,9 @@ def _conform(gate, inputs, x: Tensor, dx, create_graph: bool):
         try:
             dx = np.asarray(dx)
         except Exception:
-            raise GateError(f"{name}.backward returned a {type(dx).__name__} for input {i}; "
-                            "expected an array") from None
+            raise GateError(
+                f"{name}.backward returned a {type(dx).__name__} for input {i}; expected an array"
+            ) from None
     if dx.dtype.kind not in "fiub":
         raise GateError(f"{name}.backward returned a {dx.dtype} gradient for input {i}")
     if dx.shape != x.data.shape:
@@ -242,8 +252,10 @@ def _add(found: dict, x: Tensor, g) -> None:
 def _accumulate_leaf(leaf: Tensor, g, create_graph: bool, seen: set[int]) -> None:
     """Add `g` into ``leaf.grad``. The stored array is never shared with another owner."""
     if leaf.dtype.kind != "f":
-        raise TypeError(f"backward: a {leaf.dtype} tensor cannot hold a gradient; only "
-                        "floating-point tensors can require grad")
+        raise TypeError(
+            f"backward: a {leaf.dtype} tensor cannot hold a gradient; only "
+            "floating-point tensors can require grad"
+        )
     if create_graph:
         if g.dtype != leaf.dtype:
             g = g.astype(leaf.dtype)

@@ -42,8 +42,10 @@ def _differentiable(x, i: int, name: str) -> Tensor:
         return reshape(x, x.shape)
     t = Tensor(x)
     if t.dtype.kind != "f":
-        raise TypeError(f"{name}: argument {i} has dtype {t.dtype}; only floating-point "
-                        "inputs can be differentiated (pass 3.0, not 3)")
+        raise TypeError(
+            f"{name}: argument {i} has dtype {t.dtype}; only floating-point "
+            "inputs can be differentiated (pass 3.0, not 3)"
+        )
     return t.requires_grad_()
 
 
@@ -53,8 +55,9 @@ def _as_tensor(out, name: str) -> Tensor:
     try:
         return Tensor(out)
     except TypeError:
-        raise TypeError(f"{name}: the function must return a tensor, got "
-                        f"{type(out).__name__}") from None
+        raise TypeError(
+            f"{name}: the function must return a tensor, got {type(out).__name__}"
+        ) from None
 
 
 def _run(f, args, kwargs, nums, name):
@@ -76,18 +79,24 @@ def _gradients(out: Tensor, xs, cotangent=None, create_graph=False, retain_graph
     """d(out . cotangent)/dx for each x, zeros (not None) where out does not depend on x."""
     if not out.requires_grad:
         return [zeros_like(x) for x in xs]
-    grads = engine.grad(out, xs, grad_outputs=cotangent, retain_graph=retain_graph,
-                        create_graph=create_graph, allow_unused=True)
+    grads = engine.grad(
+        out,
+        xs,
+        grad_outputs=cotangent,
+        retain_graph=retain_graph,
+        create_graph=create_graph,
+        allow_unused=True,
+    )
     return [zeros_like(x) if g is None else g for x, g in zip(xs, grads)]
 
 
 def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     """Like `grad`, but the returned function gives ``(f(*args), gradient)``.
 
-        >>> import chainrule as cr
-        >>> value, slope = cr.value_and_grad(lambda x: x ** 3)(2.0)
-        >>> value.item(), slope.item()
-        (8.0, 12.0)
+    >>> import chainrule as cr
+    >>> value, slope = cr.value_and_grad(lambda x: x ** 3)(2.0)
+    >>> value.item(), slope.item()
+    (8.0, 12.0)
     """
 
     def value_and_grad_f(*args, **kwargs):
@@ -95,8 +104,10 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
         nested = _depth > 0
         out, xs = _run(f, args, kwargs, nums, "grad")
         if out.size != 1:
-            raise ValueError(f"grad: the function must return a scalar, got shape {out.shape} "
-                             "(use vjp or jacobian for other outputs)")
+            raise ValueError(
+                f"grad: the function must return a scalar, got shape {out.shape} "
+                "(use vjp or jacobian for other outputs)"
+            )
         grads = _gradients(out, xs, create_graph=nested)
         value = out if nested else out.detach()
         return value, grads[0] if isinstance(argnums, int) else tuple(grads)
@@ -126,20 +137,22 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
 def vjp(f: Callable, *primals):
     """Run ``f(*primals)`` and return ``(out, vjp_fn)``; ``vjp_fn(v)`` gives v^T J per primal.
 
-        >>> import chainrule as cr
-        >>> out, vjp_fn = cr.vjp(lambda x: x * 2, cr.tensor([1.0, 2.0]))
-        >>> vjp_fn(cr.tensor([1.0, 10.0]))
-        (Tensor([ 2., 20.], dtype=float32),)
+    >>> import chainrule as cr
+    >>> out, vjp_fn = cr.vjp(lambda x: x * 2, cr.tensor([1.0, 2.0]))
+    >>> vjp_fn(cr.tensor([1.0, 10.0]))
+    (Tensor([ 2., 20.], dtype=float32),)
     """
     nested = _depth > 0
     out, xs = _run(f, primals, {}, tuple(range(len(primals))), "vjp")
 
     def vjp_fn(cotangent):
-        cotangent = cotangent if isinstance(cotangent, Tensor) else Tensor(cotangent,
-                                                                            dtype=out.dtype)
+        cotangent = (
+            cotangent if isinstance(cotangent, Tensor) else Tensor(cotangent, dtype=out.dtype)
+        )
         if cotangent.shape != out.shape:
-            raise ValueError(f"vjp: the cotangent has shape {cotangent.shape}, the output "
-                             f"{out.shape}")
+            raise ValueError(
+                f"vjp: the cotangent has shape {cotangent.shape}, the output {out.shape}"
+            )
         return tuple(_gradients(out, xs, cotangent, create_graph=nested, retain_graph=True))
 
     return (out if nested else out.detach()), vjp_fn
@@ -161,8 +174,9 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
     nested = _depth > 0
     out, xs = _run(f, primals, {}, tuple(range(len(primals))), "jvp")
-    tangents = [t if isinstance(t, Tensor) else Tensor(t, dtype=x.dtype)
-                for t, x in zip(tangents, xs)]
+    tangents = [
+        t if isinstance(t, Tensor) else Tensor(t, dtype=x.dtype) for t, x in zip(tangents, xs)
+    ]
     for k, (t, x) in enumerate(zip(tangents, xs)):
         if t.shape != x.shape:
             raise ValueError(f"jvp: tangent {k} has shape {t.shape}, its primal {x.shape}")
@@ -203,8 +217,9 @@ def jacobian(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
             for row, g in zip(rows, grads):
                 row.append(g)
         jacobians = [
-            reshape(stack(row), out.shape + x.shape) if row else zeros_like(
-                np.zeros(out.shape + x.shape, x.dtype))
+            reshape(stack(row), out.shape + x.shape)
+            if row
+            else zeros_like(np.zeros(out.shape + x.shape, x.dtype))
             for row, x in zip(rows, xs)
         ]
         if not nested:
@@ -217,10 +232,10 @@ def jacobian(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
 def hessian(f: Callable, argnums: int = 0) -> Callable:
     """The Hessian of a scalar function, shape ``x.shape + x.shape`` (``jacobian(grad(f))``).
 
-        >>> import chainrule as cr
-        >>> cr.hessian(lambda x: (x ** 3).sum())(cr.tensor([1.0, 2.0]))
-        Tensor([[ 6.,  0.],
-                [ 0., 12.]], dtype=float32)
+    >>> import chainrule as cr
+    >>> cr.hessian(lambda x: (x ** 3).sum())(cr.tensor([1.0, 2.0]))
+    Tensor([[ 6.,  0.],
+            [ 0., 12.]], dtype=float32)
     """
     if not isinstance(argnums, int):
         raise TypeError("hessian: argnums must be one int")

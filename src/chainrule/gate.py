@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import traceback
 
 import numpy as np
 
@@ -197,9 +196,7 @@ class Gate:
 def _convert(cls, x):
     if isinstance(x, (list, tuple)):
         return as_array(x)
-    raise TypeError(
-        f"{cls.__name__}: expected tensors, arrays or numbers, got {type(x).__name__}"
-    )
+    raise TypeError(f"{cls.__name__}: expected tensors, arrays or numbers, got {type(x).__name__}")
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -207,6 +204,8 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 def _user_frames(keep: int = 3) -> list[str]:
     """The innermost stack frames outside chainrule: where the user applied a gate."""
+    import traceback  # only anomaly mode needs it; kept off the import path
+
     frames = [f for f in traceback.extract_stack() if not f.filename.startswith(_PACKAGE_DIR)]
     return traceback.format_list(frames[-keep:])
 

@@ -38,8 +38,10 @@ def rel_error(a, b) -> float:
 
 def _warn_if_low_precision(name: str, dtype, stacklevel: int = 3) -> None:
     if np.dtype(dtype) != np.float64:
-        warnings.warn(f"{name}: checking in {dtype}; central differences need float64 "
-                      "to be meaningful", stacklevel=stacklevel)
+        warnings.warn(
+            f"{name}: checking in {dtype}; central differences need float64 to be meaningful",
+            stacklevel=stacklevel,
+        )
 
 
 def _scalar(out, name: str, grad_output) -> float:
@@ -47,8 +49,10 @@ def _scalar(out, name: str, grad_output) -> float:
     if grad_output is not None:
         return float(np.sum(data * grad_output))
     if data.size != 1:
-        raise ValueError(f"{name}: f returned shape {data.shape}; pass grad_output to "
-                         "check a non-scalar function")
+        raise ValueError(
+            f"{name}: f returned shape {data.shape}; pass grad_output to "
+            "check a non-scalar function"
+        )
     return float(data.reshape(()))
 
 
@@ -93,8 +97,12 @@ def _check(f, inputs, eps, atol, rtol, raise_exception, name) -> bool:
     rng = np.random.default_rng(0)
     cotangent = rng.standard_normal(out.shape).astype(out.dtype)
     if out.requires_grad:
-        analytic = engine.grad(out, [inputs[i] for i in checked],
-                               grad_outputs=Tensor._make(cotangent), allow_unused=True)
+        analytic = engine.grad(
+            out,
+            [inputs[i] for i in checked],
+            grad_outputs=Tensor._make(cotangent),
+            allow_unused=True,
+        )
     else:
         analytic = [None] * len(checked)
     for i, a in zip(checked, analytic):
@@ -124,8 +132,14 @@ def _check(f, inputs, eps, atol, rtol, raise_exception, name) -> bool:
     return True
 
 
-def gradcheck(f: Callable, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-              raise_exception: bool = True) -> bool:
+def gradcheck(
+    f: Callable,
+    inputs,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> bool:
     """Compare backprop's gradients of ``f(*inputs)`` with central differences.
 
     The output is projected on a fixed random cotangent v, so one backward pass checks
@@ -143,8 +157,14 @@ def gradcheck(f: Callable, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: 
     return _check(f, inputs, eps, atol, rtol, raise_exception, "gradcheck")
 
 
-def gradgradcheck(f: Callable, inputs, eps: float = 1e-6, atol: float = 1e-5,
-                  rtol: float = 1e-3, raise_exception: bool = True) -> bool:
+def gradgradcheck(
+    f: Callable,
+    inputs,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> bool:
     """Check second-order gradients: `gradcheck` applied to the backward pass of f.
 
     The backward pass, as a function of the inputs and of the upstream gradient v, is
@@ -177,13 +197,13 @@ def gradgradcheck(f: Callable, inputs, eps: float = 1e-6, atol: float = 1e-5,
         out = f(*args)
         if not out.requires_grad:
             return (v * 0).sum()
-        grads = engine.grad(out, [args[i] for i in checked], grad_outputs=v,
-                            create_graph=True, allow_unused=True)
+        grads = engine.grad(
+            out, [args[i] for i in checked], grad_outputs=v, create_graph=True, allow_unused=True
+        )
         total = (v * 0).sum()
         for g, w in zip(grads, weights):
             if g is not None:
                 total = total + (g * w).sum()
         return total
 
-    return _check(backward_pass, (v,) + inputs, eps, atol, rtol, raise_exception,
-                  "gradgradcheck")
+    return _check(backward_pass, (v,) + inputs, eps, atol, rtol, raise_exception, "gradgradcheck")

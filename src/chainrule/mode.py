@@ -56,12 +56,12 @@ def no_grad() -> _GradMode:
 def enable_grad() -> _GradMode:
     """Record gates again inside a `no_grad` region (context manager or decorator).
 
-        >>> import chainrule as cr
-        >>> w = cr.ones(3, requires_grad=True)
-        >>> with cr.no_grad(), cr.enable_grad():
-        ...     y = w * 2
-        >>> y.requires_grad
-        True
+    >>> import chainrule as cr
+    >>> w = cr.ones(3, requires_grad=True)
+    >>> with cr.no_grad(), cr.enable_grad():
+    ...     y = w * 2
+    >>> y.requires_grad
+    True
     """
     return _GradMode(True)
 
@@ -100,10 +100,10 @@ class detect_anomaly(contextlib.ContextDecorator):  # noqa: N801  (PyTorch's nam
 def set_default_dtype(dtype) -> None:
     """Set the dtype that Python floats and lists become (float32 unless changed).
 
-        >>> import chainrule as cr
-        >>> cr.set_default_dtype("float64"); cr.tensor(1.5).dtype
-        dtype('float64')
-        >>> cr.set_default_dtype("float32")
+    >>> import chainrule as cr
+    >>> cr.set_default_dtype("float64"); cr.tensor(1.5).dtype
+    dtype('float64')
+    >>> cr.set_default_dtype("float32")
     """
     dtype = np.dtype(dtype)
     if dtype.kind != "f":

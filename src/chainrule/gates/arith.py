@@ -109,9 +109,9 @@ class Negative(Gate):
 def add(x, y) -> Tensor:
     """Elementwise ``x + y`` with broadcasting (also ``x + y``).
 
-        >>> import chainrule as cr
-        >>> cr.add(cr.tensor([1.0, 2.0]), 1.0)
-        Tensor([2., 3.], dtype=float32)
+    >>> import chainrule as cr
+    >>> cr.add(cr.tensor([1.0, 2.0]), 1.0)
+    Tensor([2., 3.], dtype=float32)
     """
     return Add.apply(x, y)
 
@@ -134,9 +134,9 @@ def divide(x, y) -> Tensor:
 def power(x, y) -> Tensor:
     """Elementwise ``x ** y`` with broadcasting (also ``x ** y``).
 
-        >>> import chainrule as cr
-        >>> cr.power(cr.tensor([2.0, 3.0]), 2)
-        Tensor([4., 9.], dtype=float32)
+    >>> import chainrule as cr
+    >>> cr.power(cr.tensor([2.0, 3.0]), 2)
+    Tensor([4., 9.], dtype=float32)
     """
     return Power.apply(x, y)
 

@@ -226,9 +226,9 @@ class Cast(Gate):
 def exp(x) -> Tensor:
     """Elementwise e**x.
 
-        >>> import chainrule as cr
-        >>> cr.exp(cr.tensor([0.0, 1.0]))
-        Tensor([1.      , 2.718282], dtype=float32)
+    >>> import chainrule as cr
+    >>> cr.exp(cr.tensor([0.0, 1.0]))
+    Tensor([1.      , 2.718282], dtype=float32)
     """
     return Exp.apply(x)
 
@@ -269,9 +269,9 @@ def tanh(x) -> Tensor:
 def sigmoid(x) -> Tensor:
     """Elementwise logistic sigmoid, one compound gate (stable for any x).
 
-        >>> import chainrule as cr
-        >>> cr.sigmoid(cr.tensor([0.0, -1000.0]))
-        Tensor([0.5, 0. ], dtype=float32)
+    >>> import chainrule as cr
+    >>> cr.sigmoid(cr.tensor([0.0, -1000.0]))
+    Tensor([0.5, 0. ], dtype=float32)
     """
     return Sigmoid.apply(x)
 

@@ -79,10 +79,10 @@ class IndexAdd(Gate):
 def getitem(x, index) -> Tensor:
     """``x[index]`` with NumPy's rules; gradients of repeated indices add up.
 
-        >>> import chainrule as cr
-        >>> x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
-        >>> x[[0, 0, 2]].sum().backward()
-        >>> x.grad
-        Tensor([2., 0., 1.], dtype=float32)
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> x[[0, 0, 2]].sum().backward()
+    >>> x.grad
+    Tensor([2., 0., 1.], dtype=float32)
     """
     return GetItem.apply(x, index=normalize_index(index))

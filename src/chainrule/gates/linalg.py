@@ -16,13 +16,16 @@ class MatMul(Gate):
     def forward(self, x, y):
         x_shape, y_shape = np.shape(x), np.shape(y)
         if not x_shape or not y_shape:
-            raise ShapeError(f"matmul: operands must be at least 1-D, got shapes {x_shape} "
-                             f"and {y_shape}")
+            raise ShapeError(
+                f"matmul: operands must be at least 1-D, got shapes {x_shape} and {y_shape}"
+            )
         k_x = x_shape[-1]
         k_y = y_shape[0] if len(y_shape) == 1 else y_shape[-2]
         if k_x != k_y:
-            raise ShapeError(f"matmul: shapes {x_shape} and {y_shape} do not align: "
-                             f"{k_x} (last dim of x) != {k_y} (dim {-min(len(y_shape), 2)} of y)")
+            raise ShapeError(
+                f"matmul: shapes {x_shape} and {y_shape} do not align: "
+                f"{k_x} (last dim of x) != {k_y} (dim {-min(len(y_shape), 2)} of y)"
+            )
         need_x, need_y = self.needs_input_grad
         self.save(x if need_y else None, y if need_x else None)
         self.shapes = (x_shape, y_shape)
@@ -54,10 +57,10 @@ class MatMul(Gate):
 def matmul(x, y) -> Tensor:
     """Matrix product with np.matmul's rules (also ``x @ y``).
 
-        >>> import chainrule as cr
-        >>> W = cr.tensor([[1.0, 2.0], [3.0, 4.0]])
-        >>> x = cr.tensor([1.0, 1.0])
-        >>> W @ x
-        Tensor([3., 7.], dtype=float32)
+    >>> import chainrule as cr
+    >>> W = cr.tensor([[1.0, 2.0], [3.0, 4.0]])
+    >>> x = cr.tensor([1.0, 1.0])
+    >>> W @ x
+    Tensor([3., 7.], dtype=float32)
     """
     return MatMul.apply(x, y)

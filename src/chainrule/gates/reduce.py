@@ -116,8 +116,9 @@ class Var(Reduction):
         axes = self.setup(x, axis, keepdims)
         self.dof = self.count - ddof
         if self.dof <= 0:
-            raise ValueError(f"var: ddof={ddof} leaves no degrees of freedom over {self.count} "
-                             "elements")
+            raise ValueError(
+                f"var: ddof={ddof} leaves no degrees of freedom over {self.count} elements"
+            )
         self.save(x)
         # NOTE: two passes (subtract the mean, then square) avoid the cancellation of
         # E[x^2] - E[x]^2.
@@ -180,9 +181,9 @@ class LogSumExp(Reduction):
 def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
     """Sum over `axis` (int, tuple or None for all).
 
-        >>> import chainrule as cr
-        >>> cr.sum(cr.tensor([[1.0, 2.0], [3.0, 4.0]]), axis=0)
-        Tensor([4., 6.], dtype=float32)
+    >>> import chainrule as cr
+    >>> cr.sum(cr.tensor([[1.0, 2.0], [3.0, 4.0]]), axis=0)
+    Tensor([4., 6.], dtype=float32)
     """
     return Sum.apply(x, axis=axis, keepdims=keepdims)
 
@@ -215,8 +216,8 @@ def std(x, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
 def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
     """log(sum(exp(x))) over `axis`, exact and finite for large logits.
 
-        >>> import chainrule as cr
-        >>> cr.logsumexp(cr.tensor([1e8, 1e8]))
-        Tensor(1.e+08, dtype=float32)
+    >>> import chainrule as cr
+    >>> cr.logsumexp(cr.tensor([1e8, 1e8]))
+    Tensor(1.e+08, dtype=float32)
     """
     return LogSumExp.apply(x, axis=axis, keepdims=keepdims)

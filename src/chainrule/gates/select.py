@@ -68,11 +68,11 @@ class Where(Gate):
 def maximum(x, y) -> Tensor:
     """Elementwise maximum; on a tie each input gets half the gradient.
 
-        >>> import chainrule as cr
-        >>> x = cr.tensor([1.0, 5.0], requires_grad=True)
-        >>> cr.maximum(x, 2.0).sum().backward()
-        >>> x.grad
-        Tensor([0., 1.], dtype=float32)
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 5.0], requires_grad=True)
+    >>> cr.maximum(x, 2.0).sum().backward()
+    >>> x.grad
+    Tensor([0., 1.], dtype=float32)
     """
     return Maximum.apply(x, y)
 
@@ -85,10 +85,10 @@ def minimum(x, y) -> Tensor:
 def where(cond, x, y) -> Tensor:
     """Pick from x where the boolean `cond` holds, else from y (broadcasting all three).
 
-        >>> import chainrule as cr
-        >>> x = cr.tensor([-1.0, 2.0])
-        >>> cr.where(x > 0, x, 0.0)
-        Tensor([0., 2.], dtype=float32)
+    >>> import chainrule as cr
+    >>> x = cr.tensor([-1.0, 2.0])
+    >>> cr.where(x > 0, x, 0.0)
+    Tensor([0., 2.], dtype=float32)
     """
     if isinstance(cond, Tensor) and cond.requires_grad:
         raise TypeError("where: cond must be a boolean tensor, not one that requires grad")

@@ -18,8 +18,9 @@ class Reshape(Gate):
         try:
             return x.reshape(shape)
         except ValueError:
-            raise ShapeError(f"reshape: cannot reshape shape {x.shape} ({x.size} elements) "
-                             f"into {tuple(shape)}") from None
+            raise ShapeError(
+                f"reshape: cannot reshape shape {x.shape} ({x.size} elements) into {tuple(shape)}"
+            ) from None
 
     def backward(self, g):
         return (g.reshape(self.x_shape),)
@@ -33,8 +34,10 @@ class Transpose(Gate):
         if axes is not None and sorted(int(a) % max(x.ndim, 1) for a in axes) != list(
             range(x.ndim)
         ):
-            raise ShapeError(f"transpose: axes {tuple(axes)} are not a permutation of the "
-                             f"{x.ndim} axes of shape {x.shape}")
+            raise ShapeError(
+                f"transpose: axes {tuple(axes)} are not a permutation of the "
+                f"{x.ndim} axes of shape {x.shape}"
+            )
         self.inverse = None if axes is None else tuple(np.argsort([a % x.ndim for a in axes]))
         return np.transpose(x, axes)
 
@@ -50,8 +53,9 @@ class BroadcastTo(Gate):
         try:
             return np.broadcast_to(x, shape)
         except ValueError:
-            raise ShapeError(f"broadcast_to: cannot broadcast shape {x.shape} to "
-                             f"{tuple(shape)}") from None
+            raise ShapeError(
+                f"broadcast_to: cannot broadcast shape {x.shape} to {tuple(shape)}"
+            ) from None
 
     def backward(self, g):
         return (sum_to(g, self.x_shape),)
@@ -71,8 +75,10 @@ class Concatenate(Gate):
             if x.ndim != ndim or any(
                 a != b for d, (a, b) in enumerate(zip(x.shape, xs[0].shape)) if d != self.axis
             ):
-                raise ShapeError(f"concatenate: input {i} has shape {x.shape}, which does not "
-                                 f"match input 0's shape {xs[0].shape} outside axis {self.axis}")
+                raise ShapeError(
+                    f"concatenate: input {i} has shape {x.shape}, which does not "
+                    f"match input 0's shape {xs[0].shape} outside axis {self.axis}"
+                )
         self.bounds = np.cumsum([0] + [x.shape[self.axis] for x in xs]).tolist()
         return np.concatenate(xs, axis=self.axis)
 
@@ -102,9 +108,9 @@ class Pad(Gate):
 def reshape(x, shape) -> Tensor:
     """A tensor with the same elements in a new shape; one dimension may be -1.
 
-        >>> import chainrule as cr
-        >>> cr.arange(6).reshape(2, -1).shape
-        (2, 3)
+    >>> import chainrule as cr
+    >>> cr.arange(6).reshape(2, -1).shape
+    (2, 3)
     """
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     return Reshape.apply(x, shape=shape)
@@ -139,8 +145,9 @@ def squeeze(x, axis=None) -> Tensor:
     axes = normalize_axis("squeeze", axis, len(shape)) if axis is not None else None
     if axes is not None and any(shape[a] != 1 for a in axes):
         raise ShapeError(f"squeeze: axis {axis} of shape {shape} does not have length 1")
-    return reshape(x, tuple(n for i, n in enumerate(shape) if not (
-        n == 1 and (axes is None or i in axes))))
+    return reshape(
+        x, tuple(n for i, n in enumerate(shape) if not (n == 1 and (axes is None or i in axes)))
+    )
 
 
 def flatten(x) -> Tensor:
@@ -151,9 +158,9 @@ def flatten(x) -> Tensor:
 def concatenate(tensors, axis: int = 0) -> Tensor:
     """Join a sequence of tensors along an existing axis.
 
-        >>> import chainrule as cr
-        >>> cr.concatenate([cr.ones(2), cr.zeros(1)])
-        Tensor([1., 1., 0.], dtype=float32)
+    >>> import chainrule as cr
+    >>> cr.concatenate([cr.ones(2), cr.zeros(1)])
+    Tensor([1., 1., 0.], dtype=float32)
     """
     return Concatenate.apply(*tensors, axis=axis)
 
@@ -171,8 +178,8 @@ def stack(tensors, axis: int = 0) -> Tensor:
 def pad(x, pad_width, value: float = 0.0) -> Tensor:
     """Pad with a constant; `pad_width` as np.pad: an int, (before, after), or one pair per axis.
 
-        >>> import chainrule as cr
-        >>> cr.pad(cr.ones(2), 1)
-        Tensor([0., 1., 1., 0.], dtype=float32)
+    >>> import chainrule as cr
+    >>> cr.pad(cr.ones(2), 1)
+    Tensor([0., 1., 1., 0.], dtype=float32)
     """
     return Pad.apply(x, pad_width=pad_width, value=value)

@@ -48,9 +48,9 @@ class LogSoftmax(Gate):
 def softmax(x, axis: int = -1) -> Tensor:
     """Softmax along `axis` (probabilities that sum to 1), stable for any logits.
 
-        >>> import chainrule as cr
-        >>> cr.softmax(cr.tensor([1e8, 1e8 + 1.0, 0.0]))
-        Tensor([0.5, 0.5, 0. ], dtype=float32)
+    >>> import chainrule as cr
+    >>> cr.softmax(cr.tensor([1e8, 1e8 + 1.0, 0.0]))
+    Tensor([0.5, 0.5, 0. ], dtype=float32)
     """
     return Softmax.apply(x, axis=axis)
 
