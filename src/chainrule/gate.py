@@ -127,9 +127,9 @@ class Gate:
         except ValueError as error:
             if isinstance(error, ShapeError) or not any(w in str(error) for w in _SHAPE_WORDS):
                 raise
-            raise ShapeError(f"{cls.__name__}: {error} (inputs: {_describe(inputs)})") from None
+            raise ShapeError(f"{cls.__name__}: {error} (inputs: {_describe(inputs)})") from error
         except TypeError as error:
-            raise TypeError(f"{cls.__name__}: {error} (inputs: {_describe(inputs)})") from None
+            raise TypeError(f"{cls.__name__}: {error} (inputs: {_describe(inputs)})") from error
         if type(out) is not np.ndarray:
             # NumPy returns scalars, not 0-d arrays, from ops on 0-d arrays: keep the
             # saved value identical to the output, so that create_graph can find it.
