@@ -118,4 +118,12 @@ def array_function(func, args, kwargs):
     fn = _FUNCTIONS.get(func)
     if fn is None:
         return NotImplemented
-    return fn(*args, **kwargs)
+    try:
+        return fn(*args, **kwargs)
+    except TypeError as error:
+        if "argument" not in str(error):
+            raise
+        raise TypeError(
+            f"np.{func.__name__} on a chainrule Tensor supports only the arguments of "
+            f"its chainrule counterpart ({error})"
+        ) from None

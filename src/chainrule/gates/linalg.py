@@ -22,9 +22,10 @@ class MatMul(Gate):
         k_x = x_shape[-1]
         k_y = y_shape[0] if len(y_shape) == 1 else y_shape[-2]
         if k_x != k_y:
+            where_y = "dim 0" if len(y_shape) == 1 else "second-to-last dim"
             raise ShapeError(
-                f"matmul: shapes {x_shape} and {y_shape} do not align: "
-                f"{k_x} (last dim of x) != {k_y} (dim {-min(len(y_shape), 2)} of y)"
+                f"matmul: shapes {x_shape} and {y_shape} do not align: {k_x} (last dim of x) "
+                f"!= {k_y} ({where_y} of y)"
             )
         need_x, need_y = self.needs_input_grad
         self.save(x if need_y else None, y if need_x else None)
