@@ -479,3 +479,11 @@ def test_item_assignment_raises_clear_type_error(index):
     with pytest.raises(TypeError, match="item assignment"):
         x[index] = 5.0
     np.testing.assert_array_equal(x.data, [1.0, 2.0])
+
+
+def test_tensor_builtin_abs_is_the_abs_gate():
+    x = cr.tensor([-2.0, 3.0], requires_grad=True)
+    y = abs(x)
+    assert type(y.gate).__name__ == "Abs"
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [-1.0, 1.0])

@@ -259,6 +259,9 @@ class Tensor:
     def __pos__(self):
         return self
 
+    def __abs__(self):
+        return gates.absolute(self)
+
     def __getitem__(self, index):
         return gates.getitem(self, index)
 
