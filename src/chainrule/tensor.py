@@ -218,43 +218,43 @@ class Tensor:
     # ----- arithmetic (each a gate; see chainrule.gates) -----
 
     def __add__(self, other):
-        return Add.apply(self, other)
+        return _add(self, other)
 
     def __radd__(self, other):
-        return Add.apply(other, self)
+        return _add(other, self)
 
     def __sub__(self, other):
-        return Subtract.apply(self, other)
+        return _subtract(self, other)
 
     def __rsub__(self, other):
-        return Subtract.apply(other, self)
+        return _subtract(other, self)
 
     def __mul__(self, other):
-        return Multiply.apply(self, other)
+        return _multiply(self, other)
 
     def __rmul__(self, other):
-        return Multiply.apply(other, self)
+        return _multiply(other, self)
 
     def __truediv__(self, other):
-        return Divide.apply(self, other)
+        return _divide(self, other)
 
     def __rtruediv__(self, other):
-        return Divide.apply(other, self)
+        return _divide(other, self)
 
     def __pow__(self, other):
-        return Power.apply(self, other)
+        return _power(self, other)
 
     def __rpow__(self, other):
-        return Power.apply(other, self)
+        return _power(other, self)
 
     def __matmul__(self, other):
-        return MatMul.apply(self, other)
+        return _matmul(self, other)
 
     def __rmatmul__(self, other):
-        return MatMul.apply(other, self)
+        return _matmul(other, self)
 
     def __neg__(self):
-        return Negative.apply(self)
+        return _negative(self)
 
     def __pos__(self):
         return self
@@ -388,3 +388,7 @@ _COMPARABLE = (Tensor, np.ndarray, numbers.Number, np.generic, list, tuple)
 from chainrule import gates  # noqa: E402
 from chainrule.dispatch import array_function, array_ufunc  # noqa: E402
 from chainrule.gates import Add, Divide, MatMul, Multiply, Negative, Power, Subtract  # noqa: E402
+
+# The operators' gates, bound once: looking `apply` up on every operator call costs ~5%.
+_add, _subtract, _multiply, _divide = Add.apply, Subtract.apply, Multiply.apply, Divide.apply
+_power, _matmul, _negative = Power.apply, MatMul.apply, Negative.apply
