@@ -120,7 +120,7 @@ def _walk(roots, targets, retain_graph: bool, create_graph: bool) -> dict:
     grads: dict = {}
     found: dict[int, tuple] = {}
     heap: list = []
-    for root, g in roots:
+    for root, g in roots:  # the roots are sent their gradients as the edges below are
         gate = root._gate
         if gate is None or id(root) in stop:
             _add(found, root, g)

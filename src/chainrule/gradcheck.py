@@ -117,12 +117,18 @@ def _check(f, inputs, eps, atol, rtol, raise_exception, name) -> bool:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             numeric = numerical_gradient(f_of_input, x, eps, cotangent)
+        if a.shape != numeric.shape:
+            if not raise_exception:
+                return False
+            raise GradcheckError(
+                f"{name}: gradient of input {i} has shape {a.shape}, the input {x.shape}"
+            )
         bad = np.abs(a - numeric) - (atol + rtol * np.abs(numeric))
-        if a.shape != numeric.shape or (bad > 0).any():
+        if (bad > 0).any():
             if not raise_exception:
                 return False
             label = f" ({x.name})" if x.name else ""
-            where = np.unravel_index(int(np.argmax(bad)), bad.shape) if bad.size else ()
+            where = np.unravel_index(int(np.argmax(bad)), bad.shape)
             raise GradcheckError(
                 f"{name}: gradient of input {i}{label}, shape {x.shape}, is wrong at index "
                 f"{tuple(int(k) for k in where)}: analytic {float(a[where])!r}, numerical "
