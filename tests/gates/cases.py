@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import chainrule as cr
+import chainrule.nn.functional as F
 from chainrule.gates import (
     ELU,
     Abs,
@@ -35,6 +36,7 @@ from chainrule.gates import (
     GetItem,
     IndexAdd,
     LeakyReLU,
+    Linear,
     Log,
     LogSoftmax,
     LogSumExp,
@@ -46,6 +48,7 @@ from chainrule.gates import (
     Minimum,
     Multiply,
     Negative,
+    Normalize,
     Pad,
     Power,
     ReLU,
@@ -53,6 +56,7 @@ from chainrule.gates import (
     Sigmoid,
     Sin,
     Softmax,
+    SoftmaxCrossEntropy,
     Softplus,
     Sqrt,
     Std,
@@ -127,6 +131,29 @@ def logsumexp_ref(x, axis=None, keepdims=False):
     return np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))
 
 
+def linear_ref(x, w, b=0.0):
+    return x @ w.T + b
+
+
+def normalize_ref(x, w=1.0, b=0.0, axis=-1, eps=1e-5):
+    mean, var = x.mean(axis=axis, keepdims=True), x.var(axis=axis, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps) * w + b
+
+
+def cross_entropy_ref(x, targets, weight=None, smoothing=0.0, reduction="mean"):
+    """-sum_c q_c log p_c, q the smoothed and weighted one-hot targets (PyTorch's definition)."""
+    n_classes = x.shape[1]
+    log_p = np.log(softmax_ref(x, axis=1))
+    w = np.ones(n_classes) if weight is None else weight
+    onehot = np.moveaxis(np.eye(n_classes)[targets], -1, 1)
+    w_c = w.reshape((1, n_classes) + (1,) * (x.ndim - 2))
+    q = (1 - smoothing) * onehot * w_c + smoothing * w_c / n_classes
+    loss = -(q * log_p).sum(axis=1)
+    if reduction == "none":
+        return loss
+    return loss.sum() / (w[targets].sum() if reduction == "mean" else 1.0)
+
+
 def index_add_ref(x, index, shape):
     out = np.zeros(shape)
     np.add.at(out, index, x)
@@ -177,6 +204,9 @@ def case(gate, fn, *shapes, ref, **options) -> Case:
 MASK_34 = mask((3, 4))
 MASK_23 = mask((2, 3))
 INDEX_REPEATS = (np.array([0, 2, 0, 0]),)
+TARGETS_4 = np.array([0, 2, 1, 2])
+TARGETS_2x4 = np.array([[0, 1, 2, 1], [2, 2, 0, 1]])
+CLASS_WEIGHT = np.array([0.5, 2.0, 1.5])
 
 # fmt: off
 CASES = [
@@ -326,6 +356,39 @@ CASES = [
     case(MatMul, cr.matmul, (2, 1, 3, 4), (5, 4, 2), ref=np.matmul),
     case(MatMul, cr.matmul, (2, 3, 4), (4,), ref=np.matmul),
     case(MatMul, cr.matmul, (4,), (2, 4, 3), ref=np.matmul),
+
+    # ----- neural-network gates -----
+    case(Linear, F.linear, (4, 3), (2, 3), (2,), ref=linear_ref),
+    case(Linear, F.linear, (4, 3), (2, 3), ref=linear_ref, label="no-bias"),
+    case(Linear, F.linear, (2, 4, 3), (5, 3), (5,), ref=linear_ref),
+    case(Linear, F.linear, (3,), (2, 3), (2,), ref=linear_ref),
+    case(Normalize, lambda x: F.layer_norm(x, 4), (3, 4), ref=normalize_ref),
+    case(Normalize, lambda x, w, b: F.layer_norm(x, (3, 4), w, b), (2, 3, 4), (3, 4), (3, 4),
+         ref=lambda x, w, b: normalize_ref(x, w, b, axis=(1, 2)), label="layer_norm"),
+    case(Normalize, lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), (5, 3),
+         (3,), (3,), ref=lambda x, w, b: normalize_ref(x, w, b, axis=0), label="batch_norm"),
+    case(Normalize, lambda x, b: F.batch_norm(x, None, None, None, b, training=True),
+         (3, 2, 4), (2,),
+         ref=lambda x, b: normalize_ref(x, 1.0, b[:, None], axis=(0, 2)), label="batch_norm"),
+    case(SoftmaxCrossEntropy, lambda x: F.cross_entropy(x, TARGETS_4), (4, 3),
+         ref=lambda x: cross_entropy_ref(x, TARGETS_4)),
+    case(SoftmaxCrossEntropy, lambda x: F.cross_entropy(x, TARGETS_4, reduction="none"), (4, 3),
+         ref=lambda x: cross_entropy_ref(x, TARGETS_4, reduction="none"), label="none"),
+    case(SoftmaxCrossEntropy,
+         lambda x: F.cross_entropy(x, TARGETS_4, CLASS_WEIGHT, reduction="sum"), (4, 3),
+         ref=lambda x: cross_entropy_ref(x, TARGETS_4, CLASS_WEIGHT, reduction="sum"),
+         label="weight,sum"),
+    case(SoftmaxCrossEntropy,
+         lambda x: F.cross_entropy(x, TARGETS_4, CLASS_WEIGHT, label_smoothing=0.2), (4, 3),
+         ref=lambda x: cross_entropy_ref(x, TARGETS_4, CLASS_WEIGHT, smoothing=0.2),
+         label="weight,smoothing"),
+    case(SoftmaxCrossEntropy,
+         lambda x: F.cross_entropy(x, TARGETS_2x4, label_smoothing=0.1, reduction="none"),
+         (2, 3, 4),
+         ref=lambda x: cross_entropy_ref(x, TARGETS_2x4, smoothing=0.1, reduction="none"),
+         label="smoothing,none"),
+    case(SoftmaxCrossEntropy, lambda x: F.cross_entropy(x, TARGETS_2x4, CLASS_WEIGHT), (2, 3, 4),
+         ref=lambda x: cross_entropy_ref(x, TARGETS_2x4, CLASS_WEIGHT), label="weight"),
 
     # ----- shape -----
     case(Reshape, lambda x: cr.reshape(x, (6, -1)), (2, 3, 4), ref=lambda x: x.reshape(6, -1),

@@ -51,6 +51,7 @@ from chainrule.gates.elementwise import (
 )
 from chainrule.gates.index import GetItem, IndexAdd, getitem
 from chainrule.gates.linalg import MatMul, matmul
+from chainrule.gates.nn import Linear, Normalize, SoftmaxCrossEntropy, linear
 from chainrule.gates.reduce import (
     LogSumExp,
     Max,
@@ -94,6 +95,7 @@ ALL_GATES = (
     Sum, Mean, Max, Min, Var, Std, LogSumExp,
     Softmax, LogSoftmax,
     MatMul,
+    Linear, Normalize, SoftmaxCrossEntropy,
     Reshape, Transpose, BroadcastTo, Concatenate, Pad,
     GetItem, IndexAdd,
 )  # fmt: skip
@@ -102,8 +104,8 @@ __all__ = [
     *(gate.__name__ for gate in ALL_GATES),
     "ALL_GATES",
     "abs", "absolute", "add", "astype", "broadcast_to", "clip", "concatenate", "cos", "divide",
-    "elu", "exp", "expand_dims", "flatten", "getitem", "leaky_relu", "log", "log_softmax",
-    "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "multiply", "negative",
-    "pad", "power", "relu", "reshape", "sigmoid", "sin", "softmax", "softplus", "sqrt",
+    "elu", "exp", "expand_dims", "flatten", "getitem", "leaky_relu", "linear", "log",
+    "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "multiply",
+    "negative", "pad", "power", "relu", "reshape", "sigmoid", "sin", "softmax", "softplus", "sqrt",
     "squeeze", "stack", "std", "subtract", "sum", "swapaxes", "tanh", "transpose", "var", "where",
 ]  # fmt: skip
