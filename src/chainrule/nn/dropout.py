@@ -1,0 +1,38 @@
+"""Dropout: inverted dropout, active in training mode only."""
+
+from __future__ import annotations
+
+from chainrule.nn import functional as F
+from chainrule.nn.module import Module
+
+
+class Dropout(Module):
+    """Zero each element with probability `p` and scale the rest by 1 / (1 - p).
+
+    Inverted dropout, as in PyTorch and CS231n: the scaling happens at training time,
+    so in eval mode (``model.eval()``) the layer is the identity. Masks come from
+    chainrule's generator (``cr.seed``).
+
+        >>> import chainrule as cr
+        >>> drop = cr.nn.Dropout(p=0.5)
+        >>> x = cr.ones(1000)
+        >>> cr.seed(0); y = drop(x)
+        >>> sorted(set(y.data.tolist()))
+        [0.0, 2.0]
+        >>> drop.eval()(x) is x
+        True
+    """
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        if not 0 <= p <= 1:
+            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
+        self.p = p
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        return F.dropout(x, self.p, training=True)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
