@@ -12,13 +12,15 @@ import platform
 
 import chain
 import deep_chain
+import digits_train
 import import_time
+import mlp
 import numpy as np
 from common import optional, print_table
 
 import chainrule as cr
 
-BENCHMARKS = {module.NAME: module for module in (chain, deep_chain, import_time)}
+BENCHMARKS = {module.NAME: module for module in (chain, deep_chain, mlp, digits_train, import_time)}
 
 
 def main(argv: list[str] | None = None) -> None:

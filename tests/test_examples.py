@@ -89,3 +89,14 @@ def test_cli_help():
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: chainrule")
     assert "--version" in result.stdout
+
+
+def test_two_layer_net_example_reaches_97_percent_both_ways():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "two_layer_net.py")],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    accuracies = [float(line.rsplit(" ", 1)[1]) for line in result.stdout.splitlines()
+                  if "test accuracy" in line]  # fmt: skip
+    assert len(accuracies) == 2
+    assert min(accuracies) >= 0.97, result.stdout

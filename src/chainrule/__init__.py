@@ -90,6 +90,22 @@ from chainrule.mode import (
 )
 from chainrule.tensor import Tensor
 
+# Subpackages load on first use (`cr.nn`, `cr.optim`...), so `import chainrule` stays light.
+_SUBMODULES = {"nn", "optim", "data", "io", "training"}
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"chainrule.{name}")
+    if name in ("save", "load"):
+        from chainrule import io
+
+        return getattr(io, name)
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+
+
 __all__ = [
     "__version__",
     # tensors

@@ -1,4 +1,4 @@
-"""The `chainrule` command. Its subcommands arrive with the issues that need them."""
+"""The `chainrule` command: train, evaluate and predict (later issues add more)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,26 @@ from chainrule._version import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from chainrule.training import commands
+
     parser = argparse.ArgumentParser(
         prog="chainrule",
         description="Computational graphs and backpropagation on NumPy.",
-        epilog="Start with the lecture's worked examples: python examples/lecture4.py",
+        epilog="Start with `chainrule train` (the lecture's 2-layer net on the bundled digits).",
     )
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    commands.build_parsers(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    parser.parse_args(argv)
-    parser.print_help()
-    return 0
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 0
+    return args.run(args)
 
 
 if __name__ == "__main__":

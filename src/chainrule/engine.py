@@ -77,7 +77,7 @@ def grad(
             results.append(None)
         else:
             g = entry[1]
-            results.append(g if create_graph else Tensor._make(g))
+            results.append(g if create_graph else Tensor._make(np.asarray(g)))
     return tuple(results)
 
 
@@ -187,7 +187,7 @@ def _retain(gate, g) -> None:
     tensor = gate._retained()
     if tensor is not None:
         # A copy: g flows on downstream and may become a leaf's .grad as well.
-        tensor.grad = g if isinstance(g, Tensor) else Tensor._make(g.copy())
+        tensor.grad = g if isinstance(g, Tensor) else Tensor._make(np.array(g))
 
 
 def _backward_graph(gate, g, output: Tensor):
@@ -263,6 +263,8 @@ def _accumulate_leaf(leaf: Tensor, g, create_graph: bool, seen: set[int]) -> Non
         return
     if isinstance(g, Tensor):
         g = g.data
+    if type(g) is not np.ndarray:  # sums of 0-d arrays are NumPy scalars
+        g = np.asarray(g)
     if g.dtype != leaf.data.dtype:
         g = g.astype(leaf.data.dtype)
     if leaf.grad is None:

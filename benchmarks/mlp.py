@@ -1,0 +1,130 @@
+"""One SGD step of an MLP 784-256-256-10 (ReLU, batch 128, float32, softmax cross-entropy).
+
+Forward, backward and the parameter update, from the same initial weights in every
+implementation: chainrule (`nn.Sequential`, `F.cross_entropy`, `optim.SGD`), the same
+network written by hand in NumPy (the floor: what a NumPy engine cannot beat), and
+PyTorch eager. Each returns the loss and the updated first-layer weights, which must
+agree before anything is timed.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+from common import Row, check_same, median_seconds, optional, ratio
+
+import chainrule as cr
+from chainrule import nn, optim
+from chainrule.nn import functional as F
+
+NAME = "mlp"
+SIZES = (784, 256, 256, 10)
+BATCH = 128
+LR = 0.01
+
+
+def inputs():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((BATCH, SIZES[0])).astype(np.float32)
+    y = rng.integers(0, SIZES[-1], BATCH)
+    weights = []
+    for fan_in, fan_out in zip(SIZES, SIZES[1:]):
+        bound = 1 / np.sqrt(fan_in)
+        weights.append(rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32))
+        weights.append(rng.uniform(-bound, bound, fan_out).astype(np.float32))
+    return x, y, weights
+
+
+def make_numpy(x, y, weights):
+    params = [w.copy() for w in weights]
+
+    def step():
+        w1, b1, w2, b2, w3, b3 = params
+        h1 = np.maximum(x @ w1.T + b1, 0)
+        h2 = np.maximum(h1 @ w2.T + b2, 0)
+        scores = h2 @ w3.T + b3
+        shifted = scores - scores.max(axis=1, keepdims=True)
+        exp = np.exp(shifted)
+        probs = exp / exp.sum(axis=1, keepdims=True)
+        loss = -np.mean(np.log(probs[np.arange(BATCH), y]))
+        dscores = probs
+        dscores[np.arange(BATCH), y] -= 1
+        dscores /= BATCH
+        dw3, db3 = dscores.T @ h2, dscores.sum(axis=0)
+        dh2 = (dscores @ w3) * (h2 > 0)
+        dw2, db2 = dh2.T @ h1, dh2.sum(axis=0)
+        dh1 = (dh2 @ w2) * (h1 > 0)
+        dw1, db1 = dh1.T @ x, dh1.sum(axis=0)
+        for p, g in zip(params, (dw1, db1, dw2, db2, dw3, db3)):
+            p -= LR * g
+        return loss, params[0]
+
+    return step
+
+
+def make_chainrule(x, y, weights):
+    layers = [nn.Linear(a, b) for a, b in zip(SIZES, SIZES[1:])]
+    model = nn.Sequential(layers[0], nn.ReLU(), layers[1], nn.ReLU(), layers[2])
+    for p, w in zip(model.parameters(), weights):
+        p.data[...] = w
+    optimizer = optim.SGD(model.parameters(), lr=LR)
+    xt = cr.tensor(x)
+
+    def step():
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(xt), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item(), layers[0].weight.data
+
+    return step
+
+
+def make_torch(torch, x, y, weights):
+    torch.set_num_threads(2)
+    layers = [torch.nn.Linear(a, b) for a, b in zip(SIZES, SIZES[1:])]
+    model = torch.nn.Sequential(layers[0], torch.nn.ReLU(), layers[1], torch.nn.ReLU(), layers[2])
+    with torch.no_grad():
+        for p, w in zip(model.parameters(), weights):
+            p.copy_(torch.from_numpy(w))
+    optimizer = torch.optim.SGD(model.parameters(), lr=LR)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+    def step():
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(xt), yt)
+        loss.backward()
+        optimizer.step()
+        return loss.item(), layers[0].weight.detach().numpy()
+
+    return step
+
+
+def run(quick: bool) -> list[Row]:
+    x, y, weights = inputs()
+    makers = {"numpy (hand-written)": make_numpy, "chainrule": make_chainrule}
+    if (torch := optional("torch")) is not None:
+        makers[f"torch {torch.__version__} eager"] = partial(make_torch, torch)
+
+    # Same work: one step from the same weights gives the same loss and new weights.
+    first = {name: make(x, y, weights)() for name, make in makers.items()}
+    for name, result in first.items():
+        check_same(f"{NAME}: {name}", first["chainrule"], result, rtol=1e-4, atol=1e-6)
+
+    steps = {name: make(x, y, weights) for name, make in makers.items()}
+    repeats = 5 if quick else 100
+    # NumPy and chainrule share OpenBLAS's threads and are interleaved; PyTorch's OpenMP
+    # threads keep spinning after each of its steps and would steal both cores from
+    # OpenBLAS, so PyTorch is timed after them, on its own.
+    torch_steps = {name: steps.pop(name) for name in list(steps) if name.startswith("torch")}
+    seconds = median_seconds(steps, repeats, warmup=3)
+    if torch_steps:
+        seconds.update(median_seconds(torch_steps, repeats, warmup=3))
+    ours = seconds["chainrule"]
+    workload = f"{NAME}: SGD step 784-256-256-10, batch {BATCH}, f32"
+    rows = []
+    for name, t in seconds.items():
+        note = "" if name == "chainrule" else ratio("chainrule", ours, name.split()[0], t)
+        rows.append(Row(workload, name, t * 1e3, "ms", note))
+    return rows

@@ -1,0 +1,34 @@
+"""Training checkpoints: one atomic `.npz` file written by `chainrule.io`, no pickle.
+
+A checkpoint holds the model's and the optimizer's state dicts, the schedule's, the
+history, the best parameters so far and the random generator's state, under a format
+tag and a version so that any other file is refused with a clear error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chainrule import io
+
+FORMAT = "chainrule-checkpoint"
+VERSION = 1
+
+
+def save_checkpoint(path: str | Path, **parts) -> None:
+    """Write the named parts (state dicts, history, generator state...) to `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    io.save({"format": FORMAT, "version": VERSION, **parts}, path)
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Read a checkpoint written by `save_checkpoint`, with a clear error for anything else."""
+    content = io.load(path)
+    if not isinstance(content, dict) or content.get("format") != FORMAT:
+        raise io.CheckpointError(f"{path}: not a chainrule training checkpoint")
+    if content.get("version") != VERSION:
+        raise io.CheckpointError(
+            f"{path}: checkpoint version {content.get('version')}, this chainrule reads {VERSION}"
+        )
+    return {key: value for key, value in content.items() if key not in ("format", "version")}
