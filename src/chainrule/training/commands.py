@@ -32,23 +32,40 @@ VALIDATION_FRACTION = 0.1
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", choices=MODELS, default="mlp",
-                        help="mlp: the lecture's 2-layer net (default); deep-mlp: 3 hidden layers")
+    parser.add_argument(
+        "--model",
+        choices=MODELS,
+        default="mlp",
+        help="mlp: the lecture's 2-layer net (default); deep-mlp: 3 hidden layers",
+    )
     parser.add_argument("--hidden", type=int, default=256, help="hidden units (default 256)")
     parser.add_argument("--epochs", type=int, default=40, help="epochs (default 40)")
     parser.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
     parser.add_argument("--lr", type=float, default=3e-3, help="learning rate (default 3e-3)")
     parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
-    parser.add_argument("--schedule", choices=("none", "cosine", "step"), default="none",
-                        help="learning-rate schedule over the epochs (default none)")
-    parser.add_argument("--patience", type=int, default=None,
-                        help="stop after this many epochs without validation improvement")
+    parser.add_argument(
+        "--schedule",
+        choices=("none", "cosine", "step"),
+        default="none",
+        help="learning-rate schedule over the epochs (default none)",
+    )
+    parser.add_argument(
+        "--patience",
+        type=int,
+        default=None,
+        help="stop after this many epochs without validation improvement",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--dataset", choices=DATASETS, default="digits",
-                        help="digits ships with chainrule; mnist and cifar10 need --data-dir")
+    parser.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        default="digits",
+        help="digits ships with chainrule; mnist and cifar10 need --data-dir",
+    )
     parser.add_argument("--data-dir", type=Path, help="folder with the MNIST or CIFAR-10 files")
-    parser.add_argument("--out", type=Path,
-                        help="write checkpoint.npz, history.json/.csv and history.png here")
+    parser.add_argument(
+        "--out", type=Path, help="write checkpoint.npz, history.json/.csv and history.png here"
+    )
     parser.add_argument("--resume", type=Path, help="continue from this checkpoint (or --out dir)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")  # fmt: skip
 
@@ -96,26 +113,33 @@ def run_train(args: argparse.Namespace) -> int:
         model, F.cross_entropy, optimizer, _schedule(args.schedule, optimizer, args.epochs),
         out_dir=args.out, patience=args.patience, progress=not args.no_progress,
     )  # fmt: skip
-    train_loader = data.DataLoader(data.TensorDataset(x_train, y_train),
-                                   batch_size=args.batch_size, shuffle=True)
+    train_loader = data.DataLoader(
+        data.TensorDataset(x_train, y_train), batch_size=args.batch_size, shuffle=True
+    )
     val_loader = data.DataLoader(data.TensorDataset(x_val, y_val), batch_size=512)
     test_loader = data.DataLoader(data.TensorDataset(x_test, y_test), batch_size=512)
-    print(f"{args.dataset}: {len(x_train)} train, {len(x_val)} validation, {len(x_test)} test; "
-          f"model {args.model} ({sum(p.size for p in model.parameters()):,} parameters)")
+    print(
+        f"{args.dataset}: {len(x_train)} train, {len(x_val)} validation, {len(x_test)} test; "
+        f"model {args.model} ({sum(p.size for p in model.parameters()):,} parameters)"
+    )
 
     resume = args.resume
     if resume is not None and resume.is_dir():
         resume = resume / "checkpoint.npz"
     history = trainer.fit(train_loader, args.epochs, val_loader, resume=resume)
     for epoch in range(len(history)):
-        print(f"epoch {epoch + 1:3d}  train loss {history.train_loss[epoch]:.4f} "
-              f"acc {history.train_accuracy[epoch]:.4f}  val loss {history.val_loss[epoch]:.4f} "
-              f"acc {history.val_accuracy[epoch]:.4f}  lr {history.lr[epoch]:.2e}")
+        print(
+            f"epoch {epoch + 1:3d}  train loss {history.train_loss[epoch]:.4f} "
+            f"acc {history.train_accuracy[epoch]:.4f}  val loss {history.val_loss[epoch]:.4f} "
+            f"acc {history.val_accuracy[epoch]:.4f}  lr {history.lr[epoch]:.2e}"
+        )
     test_loss, test_accuracy = trainer.evaluate(test_loader)
     if args.out is not None:
         _write_outputs(args.out, trainer, config, test_accuracy)
-    print(f"best epoch {trainer.best_epoch + 1}; test loss {test_loss:.4f}; "
-          f"{time.perf_counter() - started:.1f} s")
+    print(
+        f"best epoch {trainer.best_epoch + 1}; test loss {test_loss:.4f}; "
+        f"{time.perf_counter() - started:.1f} s"
+    )
     print(f"test accuracy: {test_accuracy:.4f}")
     return 0
 
@@ -126,16 +150,19 @@ def _write_outputs(out: Path, trainer: Trainer, config: dict, test_accuracy: flo
     out.mkdir(parents=True, exist_ok=True)
     save_checkpoint(out / "model.npz", model=trainer.model.state_dict(), config=config)
     history = trainer.history.as_dict()
-    (out / "history.json").write_text(json.dumps(
-        {"config": config, "test_accuracy": test_accuracy, "history": history}, indent=2))
+    (out / "history.json").write_text(
+        json.dumps({"config": config, "test_accuracy": test_accuracy, "history": history}, indent=2)
+    )
     with open(out / "history.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["epoch", *history])
         for epoch, row in enumerate(zip(*history.values()), start=1):
             writer.writerow([epoch, *row])
     if not plot_history(trainer.history, out / "history.png"):
-        print("matplotlib is not installed: no history.png (pip install 'chainrule[plot]')",
-              file=sys.stderr)
+        print(
+            "matplotlib is not installed: no history.png (pip install 'chainrule[plot]')",
+            file=sys.stderr,
+        )
 
 
 def _load_model(path: Path):
@@ -143,8 +170,7 @@ def _load_model(path: Path):
     if "config" not in state:
         raise SystemExit(f"chainrule: {path} has no model config; pass the model.npz of a run")
     config = state["config"]
-    model = build_model(config["model"], config["in_features"], config["classes"],
-                        config["hidden"])
+    model = build_model(config["model"], config["in_features"], config["classes"], config["hidden"])
     model.load_state_dict(state["model"])
     model.eval()
     return model, config
@@ -194,7 +220,12 @@ def build_parsers(subparsers) -> None:
     evaluate.set_defaults(run=run_evaluate)
     predict = subparsers.add_parser("predict", help="class probabilities from a saved model")
     add_checkpoint_arguments(predict)
-    predict.add_argument("--index", type=int, nargs="+", default=[0],
-                         help="rows of the test set to predict (default 0)")
+    predict.add_argument(
+        "--index",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="rows of the test set to predict (default 0)",
+    )
     predict.add_argument("--input", type=Path, help="a .npy file of inputs instead")
     predict.set_defaults(run=run_predict)

@@ -11,9 +11,7 @@ def build_model(name: str, in_features: int, classes: int, hidden: int) -> nn.Mo
     """``mlp`` is the lecture's two-layer net f = W2 max(0, W1 x) (with biases);
     ``deep-mlp`` has three hidden layers of `hidden` units."""
     if name == "mlp":
-        return nn.Sequential(
-            nn.Linear(in_features, hidden), nn.ReLU(), nn.Linear(hidden, classes)
-        )
+        return nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU(), nn.Linear(hidden, classes))
     if name == "deep-mlp":
         return nn.Sequential(
             nn.Linear(in_features, hidden), nn.ReLU(),
