@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from chainrule._version import __version__
@@ -28,7 +29,15 @@ def main(argv: list[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return 0
-    return args.run(args)
+    try:
+        return args.run(args)
+    except (OSError, ValueError, RuntimeError) as error:
+        # Bad files, data and checkpoints get one clear line; CHAINRULE_DEBUG=1 shows
+        # the traceback as well.
+        if os.environ.get("CHAINRULE_DEBUG"):
+            raise
+        print(f"chainrule: error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

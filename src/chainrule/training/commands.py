@@ -196,6 +196,12 @@ def run_predict(args: argparse.Namespace) -> int:
         labels = [None] * len(x)
     else:
         _, _, x_test, y_test = load_dataset(config["dataset"], args.data_dir)
+        bad = [i for i in args.index if not -len(x_test) <= i < len(x_test)]
+        if bad:
+            raise SystemExit(
+                f"chainrule predict: --index {bad[0]} is out of range for the "
+                f"{len(x_test)} test examples"
+            )
         x, labels = x_test[args.index], [int(y_test[i]) for i in args.index]
     with no_grad():
         probabilities = F.softmax(model(Tensor(x)), axis=-1).data
