@@ -145,8 +145,11 @@ class SoftmaxCrossEntropy(Gate):
         total = np.sum(e, axis=1, keepdims=True)
         log_p = shifted - np.log(total)
 
-        t = np.expand_dims(targets, 1)
-        picked = np.take_along_axis(log_p, t, axis=1)[:, 0]
+        t = targets[:, None]  # (N, 1, d...): broadcasts against the classes
+        if x.ndim == 2:  # the common case, without take_along_axis's index building
+            picked = log_p[np.arange(len(targets)), targets]
+        else:
+            picked = np.take_along_axis(log_p, t, axis=1)[:, 0]
         w_y = None if weight is None else weight[targets]
         loss = -picked if w_y is None else -(w_y * picked)
         if label_smoothing:
