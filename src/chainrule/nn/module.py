@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator, Mapping
 import numpy as np
 
 from chainrule.nn.parameter import Parameter
-from chainrule.nn.state import IncompatibleKeys, load_state, state_tensors
+from chainrule.nn.state import IncompatibleKeys, cast_floats, load_state, state_tensors
 from chainrule.tensor import Tensor
 
 _REGISTRIES = ("_parameters", "_buffers", "_modules")
@@ -361,17 +361,7 @@ class Module:
         >>> cr.nn.Linear(2, 2).to("float64").weight.dtype
         dtype('float64')
         """
-        dtype = np.dtype(dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"to: expected a floating dtype, got {dtype}")
-        for module in self.modules():
-            tensors = [*module._parameters.values(), *module._buffers.values()]
-            for t in tensors:
-                if t is None or t.dtype.kind != "f":
-                    continue
-                t.data = t.data.astype(dtype, copy=False)
-                if t.grad is not None:
-                    t.grad = Tensor._make(t.grad.data.astype(dtype, copy=False))
+        cast_floats(self, dtype)
         return self
 
     def double(self) -> Module:

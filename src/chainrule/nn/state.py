@@ -76,3 +76,17 @@ def load_state(module, state_dict: Mapping, strict: bool = True) -> Incompatible
     for key, value in values.items():
         np.copyto(targets[key].data, value, casting="same_kind")
     return IncompatibleKeys(missing, unexpected)
+
+
+def cast_floats(module, dtype) -> None:
+    """Cast every floating parameter and buffer (and gradient) below `module` in place."""
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"to: expected a floating dtype, got {dtype}")
+    for sub in module.modules():
+        for t in (*sub._parameters.values(), *sub._buffers.values()):
+            if t is None or t.dtype.kind != "f":
+                continue
+            t.data = t.data.astype(dtype, copy=False)
+            if t.grad is not None:
+                t.grad = Tensor._make(t.grad.data.astype(dtype, copy=False))
