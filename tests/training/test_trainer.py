@@ -172,11 +172,41 @@ def test_an_empty_loader_is_an_error():
         trainer.evaluate(empty)
 
 
-def test_the_progress_bar_shows_loss_and_accuracy(digits, capsys):
+def test_the_progress_bar_shows_loss_and_accuracy_on_a_terminal():
+    """A real pseudo-terminal as stderr, as a user's shell has."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    master, slave = pty.openpty()
+    # A fresh pty is 0 columns wide, and tqdm fits its bar to the width.
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
+    code = "from chainrule.cli import main; main(['train', '--epochs', '2'])"
+    subprocess.run([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=slave,
+                   timeout=120, check=True)  # fmt: skip
+    os.close(slave)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the terminal has no writer left
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    text = shown.decode(errors="replace")
+    assert "epoch 1" in text and "loss=" in text and "acc=" in text
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(digits, capsys):
     train, _ = loaders(digits, batch_size=256)
     make_trainer(6, progress=True).fit(train, epochs=1)
-    err = capsys.readouterr().err
-    assert "epoch 1" in err and "loss=" in err and "acc=" in err
+    assert capsys.readouterr().err == ""
 
 
 # ----- keep-best and early stopping -----

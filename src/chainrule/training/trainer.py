@@ -128,7 +128,9 @@ class Trainer:
             total += n
             if self.progress:
                 batches.set_postfix(
-                    loss=f"{total_loss / total:.4f}", acc=f"{total_correct / total:.4f}"
+                    loss=f"{total_loss / total:.4f}",
+                    acc=f"{total_correct / total:.4f}",
+                    refresh=False,  # tqdm redraws at its own pace, not once per batch
                 )
         if total == 0:
             raise ValueError("Trainer: the training loader yielded no batch")
@@ -202,7 +204,8 @@ class Trainer:
             return loader
         from tqdm import tqdm
 
-        return tqdm(loader, desc=description, leave=False, file=sys.stderr)
+        # disable=None: no bar when stderr is not a terminal (a log file, a pipe, CI).
+        return tqdm(loader, desc=description, leave=False, file=sys.stderr, disable=None)
 
     # ----- checkpoints -----
 
