@@ -184,7 +184,7 @@ def test_the_progress_bar_shows_loss_and_accuracy_on_a_terminal():
 
     master, slave = pty.openpty()
     # A fresh pty is 0 columns wide, and tqdm fits its bar to the width.
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))
     code = "from chainrule.cli import main; main(['train', '--epochs', '2'])"
     subprocess.run([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=slave,
                    timeout=120, check=True)  # fmt: skip

@@ -91,6 +91,15 @@ def _split_validation(x, y):
     return x[train], y[train], x[val], y[val]
 
 
+def _print_epoch(epoch: int, history) -> None:
+    print(
+        f"epoch {epoch + 1:3d}  train loss {history.train_loss[epoch]:.4f} "
+        f"acc {history.train_accuracy[epoch]:.4f}  val loss {history.val_loss[epoch]:.4f} "
+        f"acc {history.val_accuracy[epoch]:.4f}  lr {history.lr[epoch]:.2e}",
+        flush=True,
+    )
+
+
 def _schedule(name: str, optimizer, epochs: int):
     if name == "cosine":
         return optim.CosineAnnealingLR(optimizer, T_max=epochs)
@@ -112,6 +121,7 @@ def run_train(args: argparse.Namespace) -> int:
     trainer = Trainer(
         model, F.cross_entropy, optimizer, _schedule(args.schedule, optimizer, args.epochs),
         out_dir=args.out, patience=args.patience, progress=not args.no_progress,
+        on_epoch_end=_print_epoch,
     )  # fmt: skip
     train_loader = data.DataLoader(
         data.TensorDataset(x_train, y_train), batch_size=args.batch_size, shuffle=True
@@ -126,13 +136,11 @@ def run_train(args: argparse.Namespace) -> int:
     resume = args.resume
     if resume is not None and resume.is_dir():
         resume = resume / "checkpoint.npz"
-    history = trainer.fit(train_loader, args.epochs, val_loader, resume=resume)
-    for epoch in range(len(history)):
-        print(
-            f"epoch {epoch + 1:3d}  train loss {history.train_loss[epoch]:.4f} "
-            f"acc {history.train_accuracy[epoch]:.4f}  val loss {history.val_loss[epoch]:.4f} "
-            f"acc {history.val_accuracy[epoch]:.4f}  lr {history.lr[epoch]:.2e}"
-        )
+    if resume is not None:
+        trainer.load(resume)
+        for epoch in range(len(trainer.history)):  # the epochs the checkpoint already holds
+            _print_epoch(epoch, trainer.history)
+    trainer.fit(train_loader, args.epochs, val_loader)
     test_loss, test_accuracy = trainer.evaluate(test_loader)
     if args.out is not None:
         _write_outputs(args.out, trainer, config, test_accuracy)

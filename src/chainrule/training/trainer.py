@@ -68,7 +68,9 @@ class Trainer:
     restore_best
         Load the parameters of the best validation epoch back at the end.
     progress
-        Show a tqdm progress bar per epoch (on standard error).
+        Show a tqdm progress bar per epoch (on standard error, when it is a terminal).
+    on_epoch_end
+        Called as ``on_epoch_end(epoch, history)`` after each epoch (to log it).
 
     Example
     -------
@@ -95,6 +97,7 @@ class Trainer:
         patience: int | None = None,
         restore_best: bool = True,
         progress: bool = True,
+        on_epoch_end=None,
     ) -> None:
         self.model = model
         self.loss_fn = loss_fn
@@ -104,6 +107,7 @@ class Trainer:
         self.patience = patience
         self.restore_best = restore_best
         self.progress = progress
+        self.on_epoch_end = on_epoch_end
         self.history = History()
         self.best_accuracy = -math.inf
         self.best_epoch = -1
@@ -115,8 +119,8 @@ class Trainer:
         """One pass over `loader` with parameter updates; returns (mean loss, accuracy)."""
         self.model.train()
         total_loss = total_correct = total = 0.0
-        batches = self._progress(loader, f"epoch {epoch + 1}")
-        for x, y in batches:
+        bar = self._progress(len(loader), f"epoch {epoch + 1}")
+        for x, y in loader:
             self.optimizer.zero_grad()
             logits = self.model(x)
             loss = self.loss_fn(logits, y)
@@ -126,15 +130,20 @@ class Trainer:
             total_loss += loss.item() * n
             total_correct += accuracy(logits, y) * n
             total += n
-            if self.progress:
-                batches.set_postfix(
-                    loss=f"{total_loss / total:.4f}",
-                    acc=f"{total_correct / total:.4f}",
-                    refresh=False,  # tqdm redraws at its own pace, not once per batch
-                )
+            if bar is not None:  # redrawn at tqdm's pace, not once per batch
+                bar.set_postfix(self._metrics(total_loss, total_correct, total), refresh=False)
+                bar.update()
+        if bar is not None:
+            if total:  # the epoch's final numbers, whatever tqdm's pace
+                bar.set_postfix(self._metrics(total_loss, total_correct, total))
+            bar.close()
         if total == 0:
             raise ValueError("Trainer: the training loader yielded no batch")
         return total_loss / total, total_correct / total
+
+    @staticmethod
+    def _metrics(total_loss: float, total_correct: float, total: float) -> dict[str, str]:
+        return {"loss": f"{total_loss / total:.4f}", "acc": f"{total_correct / total:.4f}"}
 
     def evaluate(self, loader) -> tuple[float, float]:
         """Mean loss and accuracy over `loader`, in eval mode and without recording gates."""
@@ -172,6 +181,8 @@ class Trainer:
             if self.scheduler is not None:
                 self.scheduler.step()
             self._record(train_loss, train_acc, val_loss, val_acc, lr, start)
+            if self.on_epoch_end is not None:
+                self.on_epoch_end(epoch, self.history)
             watched = val_acc if val_loader is not None else train_acc
             if watched > self.best_accuracy:
                 self.best_accuracy, self.best_epoch = watched, epoch
@@ -199,13 +210,13 @@ class Trainer:
         h.lr.append(lr)
         h.seconds.append(time.perf_counter() - start)
 
-    def _progress(self, loader, description: str):
-        if not self.progress:
-            return loader
+    def _progress(self, batches: int, description: str):
+        """A tqdm bar on standard error, or None (no bar asked for, or not a terminal)."""
+        if not self.progress or not sys.stderr.isatty():
+            return None
         from tqdm import tqdm
 
-        # disable=None: no bar when stderr is not a terminal (a log file, a pipe, CI).
-        return tqdm(loader, desc=description, leave=False, file=sys.stderr, disable=None)
+        return tqdm(total=batches, desc=description, leave=False, file=sys.stderr)
 
     # ----- checkpoints -----
 
