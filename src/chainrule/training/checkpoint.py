@@ -11,7 +11,7 @@ from pathlib import Path
 
 from chainrule import io
 
-FORMAT = "chainrule-checkpoint"
+FORMAT = "chainrule-training"  # what a training checkpoint holds, inside io's format
 VERSION = 1
 
 
