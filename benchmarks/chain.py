@@ -2,7 +2,9 @@
 
 The chain is 333 x (y = y * a; y = y + b; y = tanh(y)) and a final sum: 1,000 gates. Only
 the input x requires grad (a and b are constants), and every implementation returns the
-same two things, the value and d value / dx, so they all do the same work.
+same two things, the value and d value / dx, so they all do the same work. The
+"chainrule Graph replay" row runs the same function captured once by `cr.Graph` (traced
+before timing), forward and backward, and must return the same bits as eager chainrule.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from common import Row, check_same, median_seconds, optional, ratio
 import chainrule as cr
 
 NAME = "chain"
+GRAPH = "chainrule Graph replay"
 REPEATS = 333
 N_OPS = 3 * REPEATS + 1
 
@@ -50,6 +53,29 @@ def run_chainrule(x, a, b):
     value = y.sum()
     value.backward()
     return value.data, xt.grad.data
+
+
+def make_graph_replay(x, a, b):
+    """The same chain captured once by `cr.Graph` (the trace happens here, not in the
+    timed calls), then replayed forward and backward on each call."""
+
+    def f(xt):
+        y = xt
+        for _ in range(REPEATS):
+            y = y * a
+            y = y + b
+            y = cr.tanh(y)
+        return y.sum()
+
+    graph = cr.Graph(f)
+    graph.forward(cr.tensor(x, requires_grad=True))
+
+    def run_graph_replay(x, a, b):
+        value = graph.forward(cr.tensor(x, requires_grad=True))
+        (dx,) = graph.backward()
+        return value.data, dx.data
+
+    return run_graph_replay
 
 
 def make_torch(torch):
@@ -89,7 +115,11 @@ def make_autograd(autograd):
 
 def run(quick: bool) -> list[Row]:
     args = inputs()
-    impls = {"numpy (hand-written)": run_numpy, "chainrule": run_chainrule}
+    impls = {
+        "numpy (hand-written)": run_numpy,
+        "chainrule": run_chainrule,
+        GRAPH: make_graph_replay(*args),
+    }
     if (torch := optional("torch")) is not None:
         impls[f"torch {torch.__version__} eager"] = make_torch(torch)
     if (autograd := optional("autograd")) is not None:
@@ -98,6 +128,9 @@ def run(quick: bool) -> list[Row]:
     reference = run_chainrule(*args)
     for name, fn in impls.items():
         check_same(f"{NAME}: {name}", reference, fn(*args))
+    # Replay promises more than agreement: the very same bits as eager mode.
+    if not all(np.array_equal(r, g) for r, g in zip(reference, impls[GRAPH](*args))):
+        raise SystemExit(f"{NAME}: Graph replay differs from eager chainrule")
 
     repeats = 5 if quick else 50
     seconds = median_seconds(
@@ -109,6 +142,9 @@ def run(quick: bool) -> list[Row]:
     rows = []
     for name, value in us_per_op.items():
         short = name.split()[0]
-        note = "" if name == "chainrule" else ratio("chainrule", ours, short, value)
+        if name == GRAPH:
+            note = ratio("Graph", value, "eager", ours)
+        else:
+            note = "" if name == "chainrule" else ratio("chainrule", ours, short, value)
         rows.append(Row(workload, name, value, "us/op", note))
     return rows

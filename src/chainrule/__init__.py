@@ -30,6 +30,7 @@ from chainrule.errors import (
     GraphFreedError,
     HigherOrderError,
     ShapeError,
+    TraceError,
 )
 from chainrule.functional import grad, hessian, jacobian, jvp, value_and_grad, vjp
 from chainrule.gate import Gate, sum_to
@@ -80,6 +81,7 @@ from chainrule.gates import (
     where,
 )
 from chainrule.gradcheck import gradcheck, gradgradcheck, numerical_gradient, rel_error
+from chainrule.graph import ComputationalGraph, Graph
 from chainrule.mode import (
     detect_anomaly,
     enable_grad,
@@ -118,6 +120,8 @@ __all__ = [
     "matmul", "max", "maximum", "mean", "min", "minimum", "multiply", "negative", "pad", "power",
     "relu", "reshape", "sigmoid", "sin", "softmax", "softplus", "sqrt", "squeeze", "stack",
     "std", "subtract", "sum", "swapaxes", "tanh", "transpose", "var", "where",
+    # captured graphs
+    "Graph", "ComputationalGraph",
     # transforms and checks
     "grad", "hessian", "jacobian", "jvp", "value_and_grad", "vjp",
     "gradcheck", "gradgradcheck", "numerical_gradient", "rel_error",
@@ -126,5 +130,5 @@ __all__ = [
     "set_default_dtype",
     # errors
     "AnomalyError", "GateError", "GradcheckError", "GraphFreedError", "HigherOrderError",
-    "ShapeError",
+    "ShapeError", "TraceError",
 ]  # fmt: skip

@@ -23,3 +23,7 @@ class AnomalyError(RuntimeError):
 
 class GradcheckError(RuntimeError):
     """`gradcheck` found an analytic gradient that disagrees with the numerical one."""
+
+
+class TraceError(RuntimeError):
+    """A `Graph` cannot capture a function faithfully, or cannot replay it as asked."""

@@ -44,6 +44,10 @@ _new = object.__new__
 _RAW_CONSTANTS = (int, float, bool, np.ndarray, np.generic, type(None))
 _SHAPE_WORDS = ("shape", "broadcast", "dimension", "size", "axis")
 
+#: The tracer of a `chainrule.Graph` while it captures a function, else None: every
+#: `Gate.apply` is then handed to it (see `chainrule.graph.capture`).
+TRACE = None
+
 
 def sum_to(g, shape: tuple[int, ...]):
     """Undo broadcasting: sum `g` down to `shape` (works on arrays and Tensors).
@@ -102,6 +106,8 @@ class Gate:
     @classmethod
     def apply(cls, *inputs, **params) -> Tensor:
         """Run the gate on tensors (or arrays, or numbers) and record it if needed."""
+        if TRACE is not None:
+            return TRACE(cls, inputs, params)
         arrays = []
         needs = []
         has_tensor = False

@@ -25,6 +25,16 @@ from chainrule.tensor import Tensor
 REDUCTIONS = ("mean", "sum", "none")
 
 
+def check_class_range(name: str, targets: np.ndarray, n_classes: int, what: str) -> None:
+    """Raise unless every target is a class index in [0, n_classes)."""
+    lo, hi = (int(targets.min()), int(targets.max())) if targets.size else (0, 0)
+    if lo < 0 or hi >= n_classes:
+        raise ValueError(
+            f"{name}: target {lo if lo < 0 else hi} is out of range for {what}; "
+            f"expected class indices in [0, {n_classes})"
+        )
+
+
 class Linear(Gate):
     """out = x @ w^T + b  (PyTorch's layout).
     Shapes: x (..., in), w (out, in), b (out,) or absent; out (..., out).
@@ -135,6 +145,9 @@ class SoftmaxCrossEntropy(Gate):
 
     def forward(self, x, targets, weight=None, label_smoothing=0.0, reduction="mean"):
         n_classes = x.shape[1]
+        # Checked here, not only by `cross_entropy`: a replayed Graph calls forward alone,
+        # and a target of -1 would otherwise pick the last class without a word.
+        check_class_range("cross_entropy", targets, n_classes, f"logits of shape {x.shape}")
         # NOTE: log-softmax as x - max - log(sum(exp(x - max))): every exponent is <= 0
         # and the largest term is 1, so nothing overflows, the sum is never 0, and the
         # log-probability of a class far below the max stays finite (-1e8, not -inf),

@@ -11,7 +11,7 @@ import numpy as np
 
 from chainrule import gates
 from chainrule.errors import ShapeError
-from chainrule.gates.nn import REDUCTIONS, SoftmaxCrossEntropy
+from chainrule.gates.nn import REDUCTIONS, SoftmaxCrossEntropy, check_class_range
 from chainrule.tensor import Tensor
 
 # ----- argument checks shared by the losses -----
@@ -55,14 +55,7 @@ def class_targets(name: str, shape: tuple, targets, what: str = "logits") -> np.
             f"{name}: targets of shape {t.shape} do not fit {what} of shape {shape}; "
             f"expected targets of shape {expected} (class indices)"
         )
-    n_classes = shape[1]
-    lo, hi = (int(t.min()), int(t.max())) if t.size else (0, 0)
-    if lo < 0 or hi >= n_classes:
-        bad = lo if lo < 0 else hi
-        raise ValueError(
-            f"{name}: target {bad} is out of range for {what} of shape {shape}; "
-            f"expected class indices in [0, {n_classes})"
-        )
+    check_class_range(name, t, shape[1], f"{what} of shape {shape}")
     return t
 
 
