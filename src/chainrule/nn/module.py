@@ -1,27 +1,12 @@
 """Module: the base class of layers and models.
 
-A module owns parameters, buffers and submodules, registered by attribute
-assignment as in PyTorch::
+A module owns parameters, buffers and submodules, registered by attribute assignment as
+in PyTorch (``self.fc1 = Linear(784, 256)``), kept in three ordered dicts (the order of
+`parameters()` and `state_dict()`) and read back through `__getattr__`.
 
-    class TwoLayerNet(Module):
-        def __init__(self):
-            super().__init__()
-            self.fc1 = Linear(784, 256)      # a submodule
-            self.fc2 = Linear(256, 10)
-
-        def forward(self, x):
-            return self.fc2(F.relu(self.fc1(x)))
-
-The three registries are plain dicts (insertion order is the order of
-`parameters()` and `state_dict()`); attribute reads fall back to them through
-`__getattr__`, so ``self.fc1`` finds the submodule.
-
-Parameter names. A parameter listed by `named_parameters()` (and so by
-`parameters()`, which optimizers call on the whole model) gets its dotted path as
-``param.name`` (``"fc1.weight"``), which graph drawings and `gradcheck` messages
-show. A name is only ever made more qualified: a parameter named by the user keeps
-its name unless the path ends with it (``"W1"`` becomes ``"net.W1"``), and listing a
-submodule alone never shortens ``"fc1.weight"`` back to ``"weight"``.
+`named_parameters()` gives each parameter its dotted path as ``param.name``
+(``"fc1.weight"``), which graph drawings and `gradcheck` messages show; a name is only
+ever made more qualified (a user's ``"W1"`` becomes ``"net.W1"``, never the reverse).
 """
 
 from __future__ import annotations
@@ -31,27 +16,17 @@ from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 
-from chainrule.nn.parameter import Parameter
-from chainrule.nn.state import IncompatibleKeys, cast_floats, load_state, state_tensors
+from chainrule.nn.parameter import Parameter, label_parameter
+from chainrule.nn.state import (
+    IncompatibleKeys,
+    as_buffer,
+    cast_floats,
+    load_state,
+    state_tensors,
+)
 from chainrule.tensor import Tensor
 
 _REGISTRIES = ("_parameters", "_buffers", "_modules")
-
-
-def _label(param: Parameter, path: str) -> None:
-    name = param.name
-    if name != path and (name is None or path.endswith("." + name)):
-        param.name = path
-
-
-def _as_buffer(value, name: str):
-    if value is None or isinstance(value, Tensor):
-        return value
-    if isinstance(value, (np.ndarray, np.generic, int, float, bool, list, tuple)):
-        return Tensor(value)
-    raise TypeError(
-        f"buffer {name!r}: expected a Tensor, an array or None, got {type(value).__name__}"
-    )
 
 
 class Module:
@@ -132,7 +107,7 @@ class Module:
                 )
             self._modules[name] = None
         elif name in self.__dict__.get("_buffers", ()):
-            self._buffers[name] = _as_buffer(value, name)
+            self._buffers[name] = as_buffer(value, name)
         else:
             object.__setattr__(self, name, value)
 
@@ -186,7 +161,7 @@ class Module:
         """
         self._check_name(name, "buffer")
         buffers = self._registry("_buffers", "buffers")
-        value = _as_buffer(tensor, name)
+        value = as_buffer(tensor, name)
         self._discard(name, keep="_buffers")
         buffers[name] = value
         if not persistent:
@@ -263,7 +238,7 @@ class Module:
                         continue
                     seen.add(id(param))
                 path = f"{module_name}.{key}" if module_name else key
-                _label(param, path)
+                label_parameter(param, path)
                 yield path, param
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:

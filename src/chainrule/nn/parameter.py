@@ -42,3 +42,10 @@ class Parameter(Tensor):
         if self.name:
             extras.append(f"name={self.name!r}")
         return f"Parameter({body}, {', '.join(extras)})"
+
+
+def label_parameter(param: Parameter, path: str) -> None:
+    """Give `param` its dotted path as name, unless that would make its name less qualified."""
+    name = param.name
+    if name != path and (name is None or path.endswith("." + name)):
+        param.name = path

@@ -90,3 +90,14 @@ def cast_floats(module, dtype) -> None:
             t.data = t.data.astype(dtype, copy=False)
             if t.grad is not None:
                 t.grad = Tensor._make(t.grad.data.astype(dtype, copy=False))
+
+
+def as_buffer(value, name: str):
+    """`value` as a Tensor buffer (arrays and numbers are wrapped; None stays None)."""
+    if value is None or isinstance(value, Tensor):
+        return value
+    if isinstance(value, (np.ndarray, np.generic, int, float, bool, list, tuple)):
+        return Tensor(value)
+    raise TypeError(
+        f"buffer {name!r}: expected a Tensor, an array or None, got {type(value).__name__}"
+    )
