@@ -30,11 +30,11 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False, create_graph: 
     grad = _root_grad(root, grad, create_graph)
     seen = {id(grad)}  # the caller may hold the root gradient: never store it as a .grad
     if root._gate is None:
-        _accumulate_leaf(root, grad, create_graph, seen)
+        accumulate_leaf(root, grad, create_graph, seen)
         return
     leaves = _walk([(root, grad)], None, retain_graph or create_graph, create_graph)
     for leaf, g in leaves.values():
-        _accumulate_leaf(leaf, g, create_graph, seen)
+        accumulate_leaf(leaf, g, create_graph, seen)
 
 
 def grad(
@@ -151,7 +151,7 @@ def _walk(roots, targets, retain_graph: bool, create_graph: bool) -> dict:
             else:
                 input_grads = gate.backward(g)
             if type(input_grads) is not tuple or len(input_grads) != len(inputs):
-                input_grads = _as_tuple(gate, input_grads)
+                input_grads = as_grad_tuple(gate, input_grads, len(inputs))
             if not retain_graph:
                 # Free what the gate held, as PyTorch does: a loss kept alive after
                 # backward must not keep every activation of the step alive with it.
@@ -167,7 +167,8 @@ def _walk(roots, targets, retain_graph: bool, create_graph: bool) -> dict:
                     or dx.dtype is not data.dtype
                     or (checked and dx.shape != data.shape)
                 ):
-                    dx = _conform(gate, inputs, x, dx, create_graph)
+                    i = next(k for k, other in enumerate(inputs) if other is x)
+                    dx = conform_grad(gate, i, dx, data, create_graph)
                 if anomaly:
                     check_finite(gate, dx, "backward")
                 parent = x._gate
@@ -200,8 +201,9 @@ def _backward_graph(gate, g, output: Tensor):
         gate.saved = arrays
 
 
-def _as_tuple(gate, input_grads) -> tuple:
-    n = len(gate.inputs)
+def as_grad_tuple(gate, input_grads, n: int) -> tuple:
+    """A gate's gradients as a tuple of `n`: a list or a lone gradient is accepted, a
+    wrong count is a `GateError` (also used by `Graph` replay)."""
     if isinstance(input_grads, list):
         input_grads = tuple(input_grads)
     elif not isinstance(input_grads, tuple) and n == 1:
@@ -215,13 +217,13 @@ def _as_tuple(gate, input_grads) -> tuple:
     return input_grads
 
 
-def _conform(gate, inputs, x: Tensor, dx, create_graph: bool):
-    """Bring a gradient to its input's type and dtype, or raise if its shape is wrong."""
+def conform_grad(gate, i: int, dx, like: np.ndarray, create_graph: bool = False):
+    """Input `i`'s gradient brought to the type and dtype of its value `like`, or a
+    `GateError` if its shape is wrong (also used by `Graph` replay)."""
     name = type(gate).__name__
-    i = next(k for k, candidate in enumerate(inputs) if candidate is x)
     if create_graph:
         if not isinstance(dx, Tensor):
-            dx = Tensor._make(np.asarray(dx, dtype=x.dtype))
+            dx = Tensor._make(np.asarray(dx, dtype=like.dtype))
     elif isinstance(dx, Tensor):
         dx = dx.data
     elif not isinstance(dx, np.ndarray):
@@ -233,12 +235,12 @@ def _conform(gate, inputs, x: Tensor, dx, create_graph: bool):
             ) from None
     if dx.dtype.kind not in "fiub":
         raise GateError(f"{name}.backward returned a {dx.dtype} gradient for input {i}")
-    if dx.shape != x.data.shape:
+    if dx.shape != like.shape:
         raise GateError(
             f"{name}.backward returned a gradient of shape {tuple(dx.shape)} for input {i} "
-            f"of shape {x.shape}"
+            f"of shape {like.shape}"
         )
-    return dx.astype(x.dtype) if dx.dtype != x.dtype else dx
+    return dx.astype(like.dtype) if dx.dtype != like.dtype else dx
 
 
 def _add(found: dict, x: Tensor, g) -> None:
@@ -249,7 +251,7 @@ def _add(found: dict, x: Tensor, g) -> None:
         found[key] = (x, g)
 
 
-def _accumulate_leaf(leaf: Tensor, g, create_graph: bool, seen: set[int]) -> None:
+def accumulate_leaf(leaf: Tensor, g, create_graph: bool, seen: set[int]) -> None:
     """Add `g` into ``leaf.grad``. The stored array is never shared with another owner."""
     if leaf.dtype.kind != "f":
         raise TypeError(

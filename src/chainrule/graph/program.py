@@ -13,7 +13,7 @@ same arrays; the gates run backward from the latest to the earliest (the engine'
 order: by creation), each gradient added to what the slot already has (the branches
 in the same order); the same checks on what backward returns (count, type, dtype cast
 to the input's, shapes for gates outside `chainrule.gates`), and parameter gradients
-stored by the engine's own `_accumulate_leaf` (so the same copies and dtypes).
+stored by the engine's own `accumulate_leaf` (so the same copies and dtypes).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from types import FunctionType
 
 import numpy as np
 
-from chainrule.engine import _accumulate_leaf
-from chainrule.errors import GateError, GraphFreedError
+from chainrule.engine import accumulate_leaf, as_grad_tuple, conform_grad
+from chainrule.errors import GraphFreedError
 from chainrule.gate import Gate, check_finite
 from chainrule.graph.records import CONSTANT, NODE, PARAMETER, Capture
 from chainrule.mode import STATE
@@ -205,7 +205,7 @@ class Run:
         for slot in self.program.parameter_slots:
             g = grads[slot.index]
             if g is not None:
-                _accumulate_leaf(slot.source, g, False, seen)
+                accumulate_leaf(slot.source, g, False, seen)
 
 
 def forward(program: Program, values: list, inputs) -> Run:
@@ -263,7 +263,7 @@ def _backward(back, gates, values, grads, anomaly: bool) -> None:
         gate = gates[k]
         input_grads = bwd(gate, g)
         if type(input_grads) is not tuple or (checked and len(input_grads) != n_inputs):
-            input_grads = _as_tuple(gate, input_grads, n_inputs)
+            input_grads = as_grad_tuple(gate, input_grads, n_inputs)
         if routes is None:  # one input needs a gradient (the common case)
             dx = input_grads[pos]
             if dx is None:
@@ -273,7 +273,7 @@ def _backward(back, gates, values, grads, anomaly: bool) -> None:
                 or dx.dtype is not dtype
                 or (checked and dx.shape != values[slot].shape)
             ):
-                dx = _conform(gate, pos, dx, values[slot])
+                dx = conform_grad(gate, pos, dx, values[slot])
             if anomaly:
                 check_finite(gate, dx, "backward")
             old = grads[slot]
@@ -288,49 +288,11 @@ def _backward(back, gates, values, grads, anomaly: bool) -> None:
                 or dx.dtype is not dtype
                 or (checked and dx.shape != values[slot].shape)
             ):
-                dx = _conform(gate, pos, dx, values[slot])
+                dx = conform_grad(gate, pos, dx, values[slot])
             if anomaly:
                 check_finite(gate, dx, "backward")
             old = grads[slot]
             grads[slot] = dx if old is None else old + dx
-
-
-def _as_tuple(gate, input_grads, n: int) -> tuple:
-    """As the engine: a list or a lone gradient is accepted, a wrong count is an error."""
-    if isinstance(input_grads, list):
-        input_grads = tuple(input_grads)
-    elif not isinstance(input_grads, tuple) and n == 1:
-        input_grads = (input_grads,)
-    if not isinstance(input_grads, tuple) or len(input_grads) != n:
-        got = len(input_grads) if isinstance(input_grads, tuple) else type(input_grads).__name__
-        raise GateError(
-            f"{type(gate).__name__}.backward returned {got} gradient(s) for "
-            f"{n} input(s); return a tuple with one entry per input"
-        )
-    return input_grads
-
-
-def _conform(gate, i: int, dx, x: np.ndarray) -> np.ndarray:
-    """As the engine's `_conform`: an array of the input's dtype and shape, or an error."""
-    name = type(gate).__name__
-    if isinstance(dx, Tensor):
-        dx = dx.data
-    elif not isinstance(dx, np.ndarray):
-        try:
-            dx = np.asarray(dx)
-        except Exception:
-            raise GateError(
-                f"{name}.backward returned a {type(dx).__name__} for input {i}; expected an array"
-            ) from None
-    if dx.dtype.kind not in "fiub":
-        raise GateError(f"{name}.backward returned a {dx.dtype} gradient for input {i}")
-    if dx.shape != np.shape(x):
-        raise GateError(
-            f"{name}.backward returned a gradient of shape {tuple(dx.shape)} for input {i} "
-            f"of shape {np.shape(x)}"
-        )
-    dtype = x.dtype
-    return dx.astype(dtype) if dx.dtype != dtype else dx
 
 
 class GraphOutput(Gate):
