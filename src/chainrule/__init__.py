@@ -25,6 +25,7 @@ from chainrule.creation import (
 )
 from chainrule.errors import (
     AnomalyError,
+    DrawError,
     GateError,
     GradcheckError,
     GraphFreedError,
@@ -105,6 +106,10 @@ def __getattr__(name: str):
         from chainrule import io
 
         return getattr(io, name)
+    if name == "draw":
+        from chainrule.graph.render import draw
+
+        return draw
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
 
 
@@ -121,7 +126,7 @@ __all__ = [
     "relu", "reshape", "sigmoid", "sin", "softmax", "softplus", "sqrt", "squeeze", "stack",
     "std", "subtract", "sum", "swapaxes", "tanh", "transpose", "var", "where",
     # captured graphs
-    "Graph", "ComputationalGraph",
+    "Graph", "ComputationalGraph", "draw",
     # transforms and checks
     "grad", "hessian", "jacobian", "jvp", "value_and_grad", "vjp",
     "gradcheck", "gradgradcheck", "numerical_gradient", "rel_error",
@@ -129,6 +134,6 @@ __all__ = [
     "detect_anomaly", "enable_grad", "get_default_dtype", "is_grad_enabled", "no_grad",
     "set_default_dtype",
     # errors
-    "AnomalyError", "GateError", "GradcheckError", "GraphFreedError", "HigherOrderError",
-    "ShapeError", "TraceError",
+    "AnomalyError", "DrawError", "GateError", "GradcheckError", "GraphFreedError",
+    "HigherOrderError", "ShapeError", "TraceError",
 ]  # fmt: skip

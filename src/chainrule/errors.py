@@ -27,3 +27,7 @@ class GradcheckError(RuntimeError):
 
 class TraceError(RuntimeError):
     """A `Graph` cannot capture a function faithfully, or cannot replay it as asked."""
+
+
+class DrawError(RuntimeError):
+    """A graph cannot be drawn as asked (no renderer installed, too large to lay out)."""

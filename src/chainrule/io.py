@@ -63,6 +63,18 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     manifest = json.dumps({"format": FORMAT, "version": VERSION, "tree": tree}).encode("utf-8")
     entries = {MANIFEST: np.frombuffer(manifest, np.uint8), **arrays}
 
+    write_atomically(path, lambda f: np.savez(f, **entries))
+
+
+def write_atomically(path: str | os.PathLike, write) -> None:
+    """Call ``write(file)`` on a new temporary file beside `path`, then rename it to
+    `path`: an interrupted write leaves the old file (or none), never half a file.
+
+    `write` is a function of a binary file object, or the bytes to write.
+    """
+    if isinstance(write, (bytes, bytearray)):
+        data = write
+        write = lambda f: f.write(data)  # noqa: E731
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     tmp = os.path.join(
@@ -72,7 +84,7 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **entries)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

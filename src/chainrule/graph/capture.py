@@ -35,7 +35,7 @@ from chainrule import creation
 from chainrule import gate as gate_module
 from chainrule.errors import TraceError
 from chainrule.gate import _RAW_CONSTANTS, Gate, _convert
-from chainrule.graph.records import CONSTANT, INPUT, NODE, PARAMETER, Capture, Slot
+from chainrule.graph.records import CONSTANT, INPUT, NODE, PARAMETER, Capture, Scope, Slot
 from chainrule.graph.traced import _DATA, ConstantOp, Traced, _raw
 from chainrule.tensor import Tensor, as_array
 
@@ -86,6 +86,8 @@ class Tracer(Capture):
         self.traced: list[Traced] = []
         self.reads: dict[Slot, str] = {}  # slot -> where its value was first read
         self.passed: set[Slot] = set()  # slots whose array reached a gate by identity
+        self.scope: Scope | None = None  # the innermost module call running now
+        self.scopes: list[Scope] = []
 
     # ----- the inputs -----
 
@@ -134,7 +136,8 @@ class Tracer(Capture):
         refs = self.keyword_slots(cls, params)
         data = _raw(result)
         out = self.new_slot(NODE, data.shape, data.dtype, result.requires_grad)
-        self.add_node(op, cls, args, out, dict(params), needs, refs)
+        node = self.add_node(op, cls, args, out, dict(params), needs, refs)
+        node.scope = self.scope
         result.__class__ = Traced
         self.traced.append(result)
         self._register(result, out)
@@ -205,6 +208,26 @@ class Tracer(Capture):
                         refs.append((key, i, slot))
         return refs
 
+    # ----- module calls (nn.Module.__call__ reports them) -----
+
+    def enter(self, module) -> None:
+        parent = self.scope
+        kind = type(module).__name__
+        if parent is None:
+            name = kind
+            for _ in module.named_parameters():  # names them (fc1.weight) for the drawings
+                pass
+        else:
+            children = getattr(parent.module, "_modules", {})
+            name = next((key for key, m in children.items() if m is module), kind.lower())
+            if parent.parent is not None:
+                name = f"{parent.name}.{name}"
+        self.scope = Scope(name, kind, parent, module)
+        self.scopes.append(self.scope)
+
+    def exit(self) -> None:
+        self.scope = self.scope.parent
+
     # ----- values escaping -----
 
     def read(self, t: Traced) -> None:
@@ -231,7 +254,9 @@ class Tracer(Capture):
         """Turn the traced tensors back into plain tensors and drop the bookkeeping."""
         for t in self.traced:
             t.__class__ = Tensor
-        self.traced = self.alive = []
+        for scope in self.scopes:
+            scope.module = None
+        self.traced = self.alive = self.scopes = []
         self.by_id = self.by_array = self.constants = {}
 
 

@@ -277,6 +277,13 @@ class Graph:
 
         return summary(self._current(), _name(self._f))
 
+    def to_dot(self, **options) -> str:
+        """The graph as Graphviz DOT text, drawn the lecture's way, with the values of the
+        last forward and the gradients of the last backward (options: see `cr.draw`)."""
+        from chainrule.graph.dot import DotWriter
+
+        return DotWriter(self, **options).text
+
     def __repr__(self) -> str:
         name = _name(self._f)
         if self._program is None:

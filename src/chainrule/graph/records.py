@@ -105,11 +105,14 @@ class Node:
         Keyword arguments that are values of the graph, read again on every replay: the
         targets a loss function passes as ``targets=``, an index mask. Each is (key,
         position in a tuple argument or None, slot). No gradient flows through them.
+    scope : Scope or None
+        The innermost `nn.Module` call the gate ran in, when traced (drawings box a
+        module's gates together); None outside modules and for `Graph.from_tensor`.
     """
 
     __slots__ = (
         "index", "op", "gate", "inputs", "output", "params", "needs_input_grad",
-        "keyword_inputs",
+        "keyword_inputs", "scope",
     )  # fmt: skip
 
     def __init__(
@@ -123,6 +126,7 @@ class Node:
         self.params = params
         self.needs_input_grad = tuple(needs_input_grad)
         self.keyword_inputs = tuple(keyword_inputs)
+        self.scope: Scope | None = None
 
     @property
     def argument_labels(self) -> list[str]:
@@ -143,6 +147,47 @@ class Node:
     def __repr__(self) -> str:
         args = ", ".join(self.argument_labels)
         return f"<Node %{self.index} = {self.op}({args}): {self.shape} {self.dtype}>"
+
+
+class Scope:
+    """One call of an `nn.Module` during a trace: the gates it ran belong to it.
+
+    Attributes
+    ----------
+    name : str
+        Its path of attribute names from the outermost module called (``fc1``,
+        ``block.0``, as in parameter names); the class name for an outermost module.
+    kind : str
+        The module's class name (``Linear``).
+    parent : Scope or None
+        The module call it ran in.
+    depth : int
+        1 for an outermost module call, 2 for one of its children...
+    """
+
+    __slots__ = ("name", "kind", "parent", "depth", "module")
+
+    def __init__(self, name: str, kind: str, parent: Scope | None, module) -> None:
+        self.name = name
+        self.kind = kind
+        self.parent = parent
+        self.depth = 1 if parent is None else parent.depth + 1
+        self.module = module  # to name the modules it calls; dropped after the trace
+
+    @property
+    def title(self) -> str:
+        """``fc1: Linear``, or just the class name for an outermost module."""
+        return self.kind if self.parent is None else f"{self.name}: {self.kind}"
+
+    def at_depth(self, depth: int) -> Scope | None:
+        """This scope's ancestor (or itself) at `depth`, None if it is shallower."""
+        scope = self
+        while scope is not None and scope.depth > depth:
+            scope = scope.parent
+        return scope if scope is not None and scope.depth == depth else None
+
+    def __repr__(self) -> str:
+        return f"<Scope {self.title} (depth {self.depth})>"
 
 
 class Capture:

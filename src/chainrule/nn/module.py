@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 
+from chainrule import gate as gate_module
 from chainrule.nn.parameter import Parameter, label_parameter
 from chainrule.nn.state import (
     IncompatibleKeys,
@@ -61,7 +62,15 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        tracer = gate_module.TRACE
+        if tracer is None:
+            return self.forward(*args, **kwargs)
+        # A Graph is tracing: tell it which module the gates belong to (for drawings).
+        tracer.enter(self)
+        try:
+            return self.forward(*args, **kwargs)
+        finally:
+            tracer.exit()
 
     # ----- registration -----
 
