@@ -14,5 +14,6 @@ def test_readme_has_python_examples():
 
 
 @pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
-def test_readme_block_runs(code, capsys):
+def test_readme_block_runs(code, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the files a block writes go there
     exec(compile(code, str(README), "exec"), {"__name__": "readme"})

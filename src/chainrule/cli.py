@@ -1,4 +1,4 @@
-"""The `chainrule` command: train, evaluate and predict (later issues add more)."""
+"""The `chainrule` command: train, evaluate, predict, graph and data download."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from chainrule._version import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from chainrule.data import commands as data_commands
+    from chainrule.graph import command as graph_command
     from chainrule.training import commands
 
     parser = argparse.ArgumentParser(
@@ -20,6 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     commands.build_parsers(subparsers)
+    graph_command.build_parser(subparsers)
+    data_commands.build_parser(subparsers)
     return parser
 
 

