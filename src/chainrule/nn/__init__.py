@@ -26,7 +26,7 @@ from chainrule.nn.activation import (
 )
 from chainrule.nn.container import ModuleList, Sequential
 from chainrule.nn.dropout import Dropout
-from chainrule.nn.layers import Flatten, Identity, Linear, Maxout
+from chainrule.nn.layers import Flatten, Identity, Linear, Maxout, Unflatten
 from chainrule.nn.loss import (
     BCEWithLogitsLoss,
     CrossEntropyLoss,
@@ -44,7 +44,7 @@ from chainrule.nn.state import IncompatibleKeys
 __all__ = [
     "functional", "init",
     "Module", "Parameter", "IncompatibleKeys", "Sequential", "ModuleList",
-    "Linear", "Maxout", "Flatten", "Identity",
+    "Linear", "Maxout", "Flatten", "Unflatten", "Identity",
     "ReLU", "LeakyReLU", "ELU", "Sigmoid", "Tanh", "Softplus", "Softmax", "LogSoftmax",
     "Dropout", "BatchNorm1d", "LayerNorm",
     "CrossEntropyLoss", "NLLLoss", "SVMLoss", "MSELoss", "L1Loss", "HuberLoss",

@@ -154,6 +154,36 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
+class Unflatten(Module):
+    """Split dimension `dim` into `unflattened_size`: (N, C*H*W) -> (N, C, H, W), the
+    inverse of `Flatten` (a CNN fed with flat rows starts with one).
+
+    >>> import chainrule as cr
+    >>> cr.nn.Unflatten(1, (1, 8, 8))(cr.zeros(5, 64)).shape
+    (5, 1, 8, 8)
+    """
+
+    def __init__(self, dim: int, unflattened_size) -> None:
+        super().__init__()
+        self.dim = dim
+        self.unflattened_size = tuple(int(n) for n in unflattened_size)
+
+    def forward(self, x):
+        shape = tuple(x.shape)
+        if not -len(shape) <= self.dim < len(shape):
+            raise IndexError(f"Unflatten: dim={self.dim} out of range for input shape {shape}")
+        dim = self.dim % len(shape)
+        if math.prod(self.unflattened_size) != shape[dim]:
+            raise ValueError(
+                f"Unflatten: cannot split dimension {dim} of size {shape[dim]} (input shape "
+                f"{shape}) into {self.unflattened_size}"
+            )
+        return gates.reshape(x, shape[:dim] + self.unflattened_size + shape[dim + 1 :])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
 class Identity(Module):
     """Returns its input unchanged (arguments are accepted and ignored, as in PyTorch)."""
 
