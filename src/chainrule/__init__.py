@@ -110,6 +110,10 @@ def __getattr__(name: str):
         from chainrule.graph.render import draw
 
         return draw
+    if name == "explore":
+        from chainrule.explorer import explore
+
+        return explore
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
 
 
@@ -126,7 +130,7 @@ __all__ = [
     "relu", "reshape", "sigmoid", "sin", "softmax", "softplus", "sqrt", "squeeze", "stack",
     "std", "subtract", "sum", "swapaxes", "tanh", "transpose", "var", "where",
     # captured graphs
-    "Graph", "ComputationalGraph", "draw",
+    "Graph", "ComputationalGraph", "draw", "explore",
     # transforms and checks
     "grad", "hessian", "jacobian", "jvp", "value_and_grad", "vjp",
     "gradcheck", "gradgradcheck", "numerical_gradient", "rel_error",

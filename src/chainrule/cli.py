@@ -1,4 +1,4 @@
-"""The `chainrule` command: train, evaluate, predict, graph and data download."""
+"""The `chainrule` command: train, evaluate, predict, graph, explore and data download."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from chainrule._version import __version__
 
 def build_parser() -> argparse.ArgumentParser:
     from chainrule.data import commands as data_commands
+    from chainrule.explorer import command as explore_command
     from chainrule.graph import command as graph_command
     from chainrule.training import commands
 
@@ -23,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     commands.build_parsers(subparsers)
     graph_command.build_parser(subparsers)
+    explore_command.build_parser(subparsers)
     data_commands.build_parser(subparsers)
     return parser
 

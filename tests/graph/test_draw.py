@@ -329,3 +329,9 @@ def test_missing_renderer_is_a_clear_error(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "pip install 'chainrule[draw]'" in out.stdout
     assert not (tmp_path / "g.svg").exists()
+
+
+def test_hostile_names_are_quoted_not_markup():
+    x = cr.tensor(2.0, requires_grad=True, name='<b>"x"</b>\\')
+    dot = cr.draw(x * x)
+    assert 'label="<b>\\"x\\"</b>\\\\"' in dot

@@ -111,13 +111,18 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
+class _Html(str):
+    """An HTML-like label, written as is (``<...>``); every other value is quoted."""
+
+
 def _attrs(**attrs) -> str:
     parts = []
     for key, value in attrs.items():
         if value is None:
             continue
-        html = isinstance(value, str) and value.startswith("<") and value.endswith(">")
-        parts.append(f"{key}={value}" if html else f"{key}={_quote(str(value))}")
+        parts.append(
+            f"{key}={value}" if isinstance(value, _Html) else f"{key}={_quote(str(value))}"
+        )
     return "[" + " ".join(parts) + "]"
 
 
@@ -393,7 +398,7 @@ class DotWriter:
             rows.append((summarize(grad, self.max_elements), GRAD_COLOR, True))
         attrs = dict(extra)
         if rows and self.html:
-            attrs["label"] = "<" + "<br/>".join(_html_row(*row) for row in rows) + ">"
+            attrs["label"] = _Html("<" + "<br/>".join(_html_row(*row) for row in rows) + ">")
         elif rows:
             # One colour per plain label: `render.svg` recolours the gradient line.
             attrs.update(label="\n".join(row[0] for row in rows), fontcolor=rows[0][1])
