@@ -71,6 +71,15 @@ def write_atomically(path: str | os.PathLike, write) -> None:
     `path`: an interrupted write leaves the old file (or none), never half a file.
 
     `write` is a function of a binary file object, or the bytes to write.
+
+        >>> import os, tempfile
+        >>> from pathlib import Path
+        >>> from chainrule.io import write_atomically
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     write_atomically(Path(d, "notes.txt"), b"first")
+        ...     write_atomically(Path(d, "notes.txt"), lambda f: f.write(b"second"))
+        ...     Path(d, "notes.txt").read_bytes(), os.listdir(d)  # no temporary file left
+        (b'second', ['notes.txt'])
     """
     if isinstance(write, (bytes, bytearray)):
         data = write
@@ -165,6 +174,13 @@ def load(path: str | os.PathLike) -> Any:
 
     Raises `CheckpointError` (a `ValueError`) when the file is not a valid checkpoint and
     `FileNotFoundError` when there is no file.
+
+        >>> import os, tempfile, chainrule as cr
+        >>> from chainrule.io import save, load
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     save({"w": cr.ones(2), "step": 10}, os.path.join(d, "state.npz"))
+        ...     load(os.path.join(d, "state.npz"))
+        {'w': array([1., 1.], dtype=float32), 'step': 10}
     """
     import zipfile
 

@@ -67,7 +67,15 @@ def enable_grad() -> _GradMode:
 
 
 def is_grad_enabled() -> bool:
-    """True when operations on tensors that require grad are being recorded."""
+    """True when operations on tensors that require grad are being recorded.
+
+    >>> import chainrule as cr
+    >>> cr.is_grad_enabled()
+    True
+    >>> with cr.no_grad():
+    ...     print(cr.is_grad_enabled())
+    False
+    """
     return STATE.grad_enabled
 
 
@@ -112,5 +120,12 @@ def set_default_dtype(dtype) -> None:
 
 
 def get_default_dtype() -> np.dtype:
-    """The dtype that Python floats and lists become when no dtype is given."""
+    """The dtype that Python floats and lists become when no dtype is given.
+
+    >>> import chainrule as cr
+    >>> cr.get_default_dtype()
+    dtype('float32')
+    >>> cr.get_default_dtype() == cr.tensor([0.5]).dtype
+    True
+    """
     return STATE.default_dtype

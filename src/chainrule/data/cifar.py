@@ -88,6 +88,21 @@ def load_cifar10(
         A file is truncated (not a whole number of records) or holds a label outside 0..9;
         the message names the file. A missing file raises `DatasetNotFoundError`, both a
         `DataFormatError` and a `FileNotFoundError`.
+
+    Examples
+    --------
+    A test batch of two records (a label byte, then 3,072 pixel bytes), one black, one
+    white:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from chainrule.data import load_cifar10
+    >>> records = bytes([3]) + bytes(3072) + bytes([8]) + bytes([255]) * 3072
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = Path(d, "test_batch.bin").write_bytes(records)
+    ...     images, labels = load_cifar10(d, kind="test")
+    >>> images.shape, float(images[1].min()), labels.tolist()
+    ((2, 3, 32, 32), 1.0, [3, 8])
     """
     if kind not in _FILES:
         raise ValueError(f"load_cifar10: kind must be 'train' or 'test', got {kind!r}")

@@ -93,7 +93,15 @@ class TensorDataset(Dataset):
 
 
 class Subset(Dataset):
-    """The samples of `dataset` at `indices`, in that order."""
+    """The samples of `dataset` at `indices` (a 1-d sequence of ints), in that order.
+
+    >>> import numpy as np
+    >>> from chainrule.data import Subset, TensorDataset
+    >>> ds = TensorDataset(np.arange(10.0).reshape(5, 2), np.arange(5))
+    >>> picked = Subset(ds, [4, 0])
+    >>> len(picked), int(picked[0][1]), int(picked[1][1])
+    (2, 4, 0)
+    """
 
     def __init__(self, dataset: Dataset, indices) -> None:
         indices = np.asarray(indices)

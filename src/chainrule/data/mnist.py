@@ -101,6 +101,21 @@ def load_mnist(
         A file is malformed (magic number, dimensions) or truncated; the message names the
         file, what was expected and what was found. A missing file raises
         `DatasetNotFoundError`, both a `DataFormatError` and a `FileNotFoundError`.
+
+    Examples
+    --------
+    Two blank test images, written as IDX files (a magic number, then the dimensions):
+
+    >>> import tempfile, numpy as np
+    >>> from pathlib import Path
+    >>> from chainrule.data import load_mnist
+    >>> header = lambda *ints: np.array(ints, ">u4").tobytes()  # big-endian uint32
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = Path(d, "t10k-images-idx3-ubyte").write_bytes(header(2051, 2, 28, 28) + bytes(1568))
+    ...     _ = Path(d, "t10k-labels-idx1-ubyte").write_bytes(header(2049, 2) + bytes([3, 7]))
+    ...     images, labels = load_mnist(d, kind="test")
+    >>> images.shape, images.dtype, labels.tolist()
+    ((2, 1, 28, 28), dtype('float32'), [3, 7])
     """
     if kind not in _PREFIX:
         raise ValueError(f"load_mnist: kind must be 'train' or 'test', got {kind!r}")

@@ -189,27 +189,67 @@ def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
 
 
 def mean(x, axis=None, keepdims: bool = False) -> Tensor:
-    """Mean over `axis`."""
+    """Mean over `axis` (int, tuple or None for all).
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([[1.0, 2.0], [3.0, 4.0]])
+    >>> cr.mean(x)
+    Tensor(2.5, dtype=float32)
+    >>> cr.mean(x, axis=1)
+    Tensor([1.5, 3.5], dtype=float32)
+    """
     return Mean.apply(x, axis=axis, keepdims=keepdims)
 
 
 def max(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Maximum over `axis`; tied maxima share the gradient evenly."""
+    """Maximum over `axis`; tied maxima share the gradient evenly.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 3.0, 3.0], requires_grad=True)
+    >>> cr.max(x).backward()
+    >>> x.grad  # the max gate routes the gradient to the maxima
+    Tensor([0. , 0.5, 0.5], dtype=float32)
+    """
     return Max.apply(x, axis=axis, keepdims=keepdims)
 
 
 def min(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Minimum over `axis`; tied minima share the gradient evenly."""
+    """Minimum over `axis`; tied minima share the gradient evenly.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([[2.0, 1.0], [0.0, 5.0]], requires_grad=True)
+    >>> cr.min(x, axis=1).sum().backward()
+    >>> x.grad
+    Tensor([[0., 1.],
+            [1., 0.]], dtype=float32)
+    """
     return Min.apply(x, axis=axis, keepdims=keepdims)
 
 
 def var(x, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-    """Variance over `axis` with `ddof` delta degrees of freedom (NumPy's default 0)."""
+    """Variance over `axis` with `ddof` delta degrees of freedom (NumPy's default 0).
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 2.0, 3.0, 4.0])
+    >>> cr.var(x)
+    Tensor(1.25, dtype=float32)
+    >>> cr.var(x, ddof=1)  # the unbiased estimate: divides by n - 1
+    Tensor(1.6666666, dtype=float32)
+    """
     return Var.apply(x, axis=axis, keepdims=keepdims, ddof=ddof)
 
 
 def std(x, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-    """Standard deviation over `axis`; its gradient where it is 0 is taken as 0."""
+    """Standard deviation over `axis`; its gradient where it is 0 is taken as 0.
+
+    >>> import chainrule as cr
+    >>> cr.std(cr.tensor([[1.0, 3.0], [2.0, 2.0]]), axis=1)
+    Tensor([1., 0.], dtype=float32)
+    >>> x = cr.tensor([2.0, 2.0], requires_grad=True)
+    >>> cr.std(x).backward()
+    >>> x.grad  # not NaN
+    Tensor([0., 0.], dtype=float32)
+    """
     return Std.apply(x, axis=axis, keepdims=keepdims, ddof=ddof)
 
 

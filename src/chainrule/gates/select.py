@@ -78,7 +78,14 @@ def maximum(x, y) -> Tensor:
 
 
 def minimum(x, y) -> Tensor:
-    """Elementwise minimum; on a tie each input gets half the gradient."""
+    """Elementwise minimum; on a tie each input gets half the gradient.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 2.0, 5.0], requires_grad=True)
+    >>> cr.minimum(x, 2.0).sum().backward()
+    >>> x.grad  # 2.0 ties with the constant and gets half
+    Tensor([1. , 0.5, 0. ], dtype=float32)
+    """
     return Minimum.apply(x, y)
 
 

@@ -117,30 +117,65 @@ def reshape(x, shape) -> Tensor:
 
 
 def transpose(x, axes=None) -> Tensor:
-    """Permute the axes (reverse them when `axes` is None); ``x.T`` for 2-D."""
+    """Permute the axes (reverse them when `axes` is None); ``x.T`` for 2-D.
+
+    >>> import chainrule as cr
+    >>> cr.transpose(cr.arange(6).reshape(2, 3))
+    Tensor([[0, 3],
+            [1, 4],
+            [2, 5]], dtype=int64)
+    >>> cr.transpose(cr.zeros(2, 3, 4), (1, 0, 2)).shape
+    (3, 2, 4)
+    """
     return Transpose.apply(x, axes=None if axes is None else tuple(axes))
 
 
 def swapaxes(x, axis1: int, axis2: int) -> Tensor:
-    """Exchange two axes."""
+    """Exchange two axes (a `transpose` that moves only `axis1` and `axis2`).
+
+    >>> import chainrule as cr
+    >>> cr.swapaxes(cr.zeros(2, 3, 4), 0, 2).shape
+    (4, 3, 2)
+    """
     axes = list(range(np.ndim(x)))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return transpose(x, axes)
 
 
 def broadcast_to(x, shape) -> Tensor:
-    """Broadcast to `shape` as NumPy does; the gradient is summed back."""
+    """Broadcast to `shape` as NumPy does; the gradient is summed back.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+    >>> cr.broadcast_to(x, (3, 2)).sum().backward()
+    >>> x.grad  # each element was used 3 times
+    Tensor([3., 3.], dtype=float32)
+    """
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     return BroadcastTo.apply(x, shape=shape)
 
 
 def expand_dims(x, axis) -> Tensor:
-    """Insert length-1 axes at the positions in `axis` (int or tuple)."""
+    """Insert length-1 axes at the positions in `axis` (int or tuple).
+
+    >>> import chainrule as cr
+    >>> cr.expand_dims(cr.zeros(3), 0).shape
+    (1, 3)
+    >>> cr.expand_dims(cr.zeros(3), (0, 2)).shape
+    (1, 3, 1)
+    """
     return reshape(x, np.expand_dims(np.empty(np.shape(x), dtype=bool), axis).shape)
 
 
 def squeeze(x, axis=None) -> Tensor:
-    """Remove length-1 axes (all of them, or those in `axis`)."""
+    """Remove length-1 axes (all of them, or those in `axis`).
+
+    >>> import chainrule as cr
+    >>> cr.squeeze(cr.zeros(1, 3, 1)).shape
+    (3,)
+    >>> cr.squeeze(cr.zeros(1, 3, 1), axis=0).shape
+    (3, 1)
+    """
     shape = np.shape(x)
     axes = normalize_axis("squeeze", axis, len(shape)) if axis is not None else None
     if axes is not None and any(shape[a] != 1 for a in axes):
@@ -151,7 +186,12 @@ def squeeze(x, axis=None) -> Tensor:
 
 
 def flatten(x) -> Tensor:
-    """The elements as a 1-D tensor."""
+    """The elements as a 1-D tensor, in C (row-major) order.
+
+    >>> import chainrule as cr
+    >>> cr.flatten(cr.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    Tensor([1., 2., 3., 4.], dtype=float32)
+    """
     return reshape(x, (-1,))
 
 
@@ -166,7 +206,15 @@ def concatenate(tensors, axis: int = 0) -> Tensor:
 
 
 def stack(tensors, axis: int = 0) -> Tensor:
-    """Join tensors of one shape along a new axis."""
+    """Join tensors of one shape along a new axis.
+
+    >>> import chainrule as cr
+    >>> cr.stack([cr.ones(2), cr.zeros(2)])
+    Tensor([[1., 1.],
+            [0., 0.]], dtype=float32)
+    >>> cr.stack([cr.ones(2), cr.zeros(2)], axis=1).shape
+    (2, 2)
+    """
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: needs at least one tensor")

@@ -56,5 +56,12 @@ def softmax(x, axis: int = -1) -> Tensor:
 
 
 def log_softmax(x, axis: int = -1) -> Tensor:
-    """Log of the softmax along `axis`, exact and finite for large logits."""
+    """Log of the softmax along `axis`, exact and finite for large logits.
+
+    >>> import chainrule as cr
+    >>> cr.log_softmax(cr.tensor([0.0, 0.0]))  # log(1/2) each
+    Tensor([-0.6931472, -0.6931472], dtype=float32)
+    >>> cr.log_softmax(cr.tensor([1000.0, 0.0]))  # no overflow, no log(0)
+    Tensor([    0., -1000.], dtype=float32)
+    """
     return LogSoftmax.apply(x, axis=axis)

@@ -43,6 +43,17 @@ class Slot:
     position : int
         The argument position of an input, the index of a parameter in
         ``graph.parameters``; -1 otherwise.
+
+    Examples
+    --------
+    >>> import chainrule as cr
+    >>> w = cr.nn.Parameter(cr.ones(4, 3))
+    >>> graph = cr.Graph(lambda x: cr.relu(x @ w.T).sum())
+    >>> _ = graph.forward(cr.ones(2, 3))
+    >>> graph.slots[:2]
+    (<Slot x: input (2, 3) float32>, <Slot param0: parameter (4, 3) float32>)
+    >>> graph.slots[1].source is w
+    True
     """
 
     __slots__ = (
@@ -108,6 +119,16 @@ class Node:
     scope : Scope or None
         The innermost `nn.Module` call the gate ran in, when traced (drawings box a
         module's gates together); None outside modules and for `Graph.from_tensor`.
+
+    Examples
+    --------
+    >>> import chainrule as cr
+    >>> graph = cr.Graph(lambda x: (x * 2).sum(axis=0))
+    >>> _ = graph.forward(cr.ones(2, 3))
+    >>> graph.nodes
+    (<Node %0 = Multiply(x, 2): (2, 3) float32>, <Node %1 = Sum(%0): (3,) float32>)
+    >>> graph.nodes[1].op, graph.nodes[1].params
+    ('Sum', {'axis': 0, 'keepdims': False})
     """
 
     __slots__ = (

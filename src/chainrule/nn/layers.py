@@ -185,7 +185,15 @@ class Unflatten(Module):
 
 
 class Identity(Module):
-    """Returns its input unchanged (arguments are accepted and ignored, as in PyTorch)."""
+    """Returns its input unchanged (arguments are accepted and ignored, as in PyTorch).
+
+    A placeholder where a model needs a layer that does nothing (no projection, say).
+
+    >>> import chainrule as cr
+    >>> x = cr.ones(2, 3)
+    >>> cr.nn.Identity(54, unused="ignored")(x) is x
+    True
+    """
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__()

@@ -37,6 +37,11 @@ class CrossEntropyLoss(_Loss):
 
     `weight` (C,) rescales each class; `label_smoothing` mixes the one-hot target with
     the uniform distribution. See `chainrule.nn.functional.cross_entropy`.
+
+    >>> import chainrule as cr
+    >>> loss_fn = cr.nn.CrossEntropyLoss(reduction="none")
+    >>> loss_fn(cr.zeros(2, 4), [0, 3])  # uniform scores: log(4) per sample
+    Tensor([1.3862944, 1.3862944], dtype=float32)
     """
 
     def __init__(self, weight=None, reduction: str = "mean", label_smoothing: float = 0.0):
@@ -55,7 +60,15 @@ class CrossEntropyLoss(_Loss):
 
 
 class NLLLoss(_Loss):
-    """Negative log-likelihood of (N, C) log-probabilities at (N,) class indices."""
+    """Negative log-likelihood of (N, C) log-probabilities at (N,) class indices.
+
+    Applied to `LogSoftmax` outputs it gives `CrossEntropyLoss`.
+
+    >>> import chainrule as cr
+    >>> log_probs = cr.log(cr.tensor([[0.5, 0.5], [0.25, 0.75]]))
+    >>> round(cr.nn.NLLLoss()(log_probs, [0, 1]).item(), 4)  # -(log 0.5 + log 0.75) / 2
+    0.4904
+    """
 
     def __init__(self, weight=None, reduction: str = "mean") -> None:
         super().__init__(reduction)
@@ -68,7 +81,13 @@ class NLLLoss(_Loss):
 class SVMLoss(_Loss):
     """The CS231n multiclass SVM (hinge) loss: sum over j != y of max(0, s_j - s_y + margin).
 
-    Not in PyTorch (its ``MultiMarginLoss`` divides by the number of classes).
+    Not in PyTorch (its ``MultiMarginLoss`` divides by the number of classes). Scores
+    (N, C), targets (N,) class indices.
+
+    >>> import chainrule as cr
+    >>> scores = cr.tensor([[3.2, 5.1, -1.7]])  # the lecture's cat image, class 0
+    >>> round(cr.nn.SVMLoss()(scores, [0]).item(), 4)  # max(0, 2.9) + max(0, -3.9)
+    2.9
     """
 
     def __init__(self, margin: float = 1.0, reduction: str = "mean") -> None:
@@ -84,21 +103,39 @@ class SVMLoss(_Loss):
 
 
 class MSELoss(_Loss):
-    """Mean squared error: (input - target)**2, reduced."""
+    """Mean squared error: (input - target)**2, reduced; input and target of one shape.
+
+    >>> import chainrule as cr
+    >>> cr.nn.MSELoss()(cr.tensor([1.0, 2.0]), cr.tensor([1.0, 4.0]))  # (0 + 4) / 2
+    Tensor(2., dtype=float32)
+    """
 
     def forward(self, input, target):
         return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
-    """Mean absolute error: |input - target|, reduced."""
+    """Mean absolute error: |input - target|, reduced; input and target of one shape.
+
+    >>> import chainrule as cr
+    >>> cr.nn.L1Loss(reduction="sum")(cr.tensor([1.0, 2.0]), cr.tensor([1.0, 4.0]))
+    Tensor(2., dtype=float32)
+    """
 
     def forward(self, input, target):
         return F.l1_loss(input, target, reduction=self.reduction)
 
 
 class HuberLoss(_Loss):
-    """Huber loss: quadratic within `delta` of the target, linear beyond."""
+    """Huber loss: quadratic within `delta` of the target, linear beyond.
+
+    Per element 0.5 * d**2 where |d| <= delta, else delta * (|d| - 0.5 * delta).
+
+    >>> import chainrule as cr
+    >>> loss_fn = cr.nn.HuberLoss(reduction="none")
+    >>> loss_fn(cr.tensor([0.5, 3.0]), cr.tensor([0.0, 0.0]))
+    Tensor([0.125, 2.5  ], dtype=float32)
+    """
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         super().__init__(reduction)
@@ -117,6 +154,11 @@ class BCEWithLogitsLoss(_Loss):
 
     `weight` rescales each element's loss; `pos_weight` (one per class) the positive
     term.
+
+    >>> import chainrule as cr
+    >>> loss_fn = cr.nn.BCEWithLogitsLoss()
+    >>> loss_fn(cr.tensor([0.0, 0.0]), cr.tensor([1.0, 0.0]))  # p = 0.5: log 2
+    Tensor(0.6931472, dtype=float32)
     """
 
     def __init__(self, weight=None, reduction: str = "mean", pos_weight=None) -> None:

@@ -15,7 +15,13 @@ from chainrule.tensor import Tensor
 
 
 class IncompatibleKeys(NamedTuple):
-    """What `Module.load_state_dict` did not match (only non-empty when strict=False)."""
+    """What `Module.load_state_dict` did not match (only non-empty when strict=False).
+
+    >>> import chainrule as cr
+    >>> model = cr.nn.Linear(2, 1)
+    >>> model.load_state_dict({"weight": cr.zeros(1, 2)}, strict=False)
+    IncompatibleKeys(missing_keys=['bias'], unexpected_keys=[])
+    """
 
     missing_keys: list[str]
     unexpected_keys: list[str]
