@@ -101,14 +101,23 @@ def write_atomically(path: str | os.PathLike, write) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_directory(directory)
+    fsync(directory)  # makes the rename itself durable
 
 
-def _fsync_directory(directory: str) -> None:
-    """Make the rename itself durable (POSIX); a no-op where directories cannot be synced."""
-    if os.name != "posix":
+def fsync(path: str | os.PathLike) -> None:
+    """Flush a file's or a directory's data to disk; a no-op where that is unsupported
+    (directories cannot be opened on Windows). After a rename, syncing the directory
+    makes the rename itself durable.
+
+    >>> import tempfile
+    >>> from chainrule.io import fsync
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     fsync(folder)
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
         return
-    fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
     except OSError:

@@ -55,6 +55,7 @@ from pathlib import Path, PurePosixPath
 from typing import TextIO
 
 from chainrule._version import __version__
+from chainrule.io import fsync
 
 CHUNK = 1 << 16  # the most bytes taken per read
 
@@ -249,9 +250,9 @@ def _fetch(source: Source, remote: RemoteFile, directory: Path, timeout: float, 
             f"download {source.name}: {remote.name} from {url} has md5 {actual}, expected "
             f"{remote.md5}; the download was deleted: run again, or try another mirror"
         )
-    _fsync(part)
+    fsync(part)
     os.replace(part, path)
-    _fsync(directory)  # makes the rename itself durable
+    fsync(directory)  # makes the rename itself durable
     log.say(f"{remote.name}: md5 ok, saved")
 
 
@@ -333,20 +334,6 @@ def md5sum(path: str | os.PathLike) -> str:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _fsync(path: Path) -> None:
-    """Flush a file's (or a directory's) data to disk; a no-op where that is unsupported."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # directories cannot be opened on Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # ----- extracting an archive's folder -----
