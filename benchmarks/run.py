@@ -11,6 +11,7 @@ import argparse
 import platform
 
 import chain
+import cnn
 import deep_chain
 import digits_train
 import import_time
@@ -21,6 +22,7 @@ from common import optional, print_table
 import chainrule as cr
 
 BENCHMARKS = {module.NAME: module for module in (chain, deep_chain, mlp, digits_train, import_time)}
+BENCHMARKS[cnn.NAME] = cnn
 
 
 def main(argv: list[str] | None = None) -> None:

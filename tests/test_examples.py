@@ -120,3 +120,30 @@ def test_lecture_pictures_are_drawn(tmp_path):
         "sigmoid_primitive.svg", "two_layer_net.svg",
     ]  # fmt: skip
     assert "fc1: Linear" in (tmp_path / "two_layer_net.svg").read_text()
+
+
+def test_cnn_digits_trains(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "cnn_digits.py"), "--epochs", "3"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    epochs = [line for line in result.stdout.splitlines() if line.startswith("epoch")]
+    assert len(epochs) == 3
+    losses = [float(line.split()[3]) for line in epochs]
+    assert losses[-1] < losses[0]
+    assert float(epochs[-1].split()[6]) > 0.8  # test accuracy after 3 epochs
+
+
+def test_visualize_filters_writes_the_pictures(tmp_path):
+    pytest.importorskip("matplotlib")
+    image = pytest.importorskip("matplotlib.image")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "visualize_filters.py"), str(tmp_path),
+         "--epochs", "1"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for name in ("filters.png", "activations.png"):
+        pixels = image.imread(tmp_path / name)
+        assert pixels.ndim == 3 and pixels.shape[0] > 100 and pixels.std() > 0.05

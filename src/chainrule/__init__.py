@@ -94,7 +94,7 @@ from chainrule.mode import (
 from chainrule.tensor import Tensor
 
 # Subpackages load on first use (`cr.nn`, `cr.optim`...), so `import chainrule` stays light.
-_SUBMODULES = {"nn", "optim", "data", "io", "training"}
+_SUBMODULES = {"nn", "optim", "data", "io", "training", "distributed"}
 
 
 def __getattr__(name: str):

@@ -19,6 +19,11 @@ from chainrule.tensor import Tensor
 
 _FREED = None  # what `gate.saved` becomes once a backward without retain_graph is done
 
+#: Called as ``hook(leaves)`` by `backward` after the walk and before any ``.grad`` is
+#: written, with ``leaves = {id(leaf): (leaf, gradient)}``; a hook may replace entries.
+#: `chainrule.distributed` averages gradients across processes here. Empty: one test.
+BACKWARD_HOOKS: list = []
+
 
 def backward(root: Tensor, grad=None, retain_graph: bool = False, create_graph: bool = False):
     """Backpropagate from `root` into the ``.grad`` of every leaf that requires grad."""
@@ -33,6 +38,9 @@ def backward(root: Tensor, grad=None, retain_graph: bool = False, create_graph: 
         accumulate_leaf(root, grad, create_graph, seen)
         return
     leaves = _walk([(root, grad)], None, retain_graph or create_graph, create_graph)
+    if BACKWARD_HOOKS:
+        for hook in BACKWARD_HOOKS:
+            hook(leaves)
     for leaf, g in leaves.values():
         accumulate_leaf(leaf, g, create_graph, seen)
 

@@ -432,3 +432,70 @@ CASES = [
          ref=lambda x: index_add_ref(x, INDEX_REPEATS, (3, 2)), label="[[0,2,0,0]]"),
 ]
 # fmt: on
+
+# ----- convolution, pooling and edge padding (naive loop references in naive_conv.py) -----
+
+import naive_conv  # noqa: E402  (appended with the convolution gates)
+
+from chainrule.gates import (  # noqa: E402
+    AvgPool2d,
+    Conv2d,
+    Conv2dWeightGrad,
+    ConvTranspose2d,
+    EdgePad,
+    MaxPool2d,
+)
+
+
+def _weight_grad(x, gy):
+    return Conv2dWeightGrad.apply(
+        x, gy, kernel_size=(3, 3), stride=(2, 2), padding=((1, 1), (1, 1)), dilation=(1, 1),
+        groups=1,
+    )  # fmt: skip
+
+
+# fmt: off
+CASES += [
+    case(Conv2d, F.conv2d, (1, 2, 5, 5), (3, 2, 3, 3), (3,), ref=naive_conv.conv2d),
+    case(Conv2d, lambda x, w: F.conv2d(x, w, padding=1), (1, 1, 6, 8), (2, 1, 3, 3),
+         ref=lambda x, w: naive_conv.conv2d(x, w, padding=1), label="pad=1,wide-rows"),
+    case(Conv2d,
+         lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=1, dilation=(1, 2), groups=2),
+         (2, 4, 5, 6), (4, 2, 2, 3), (4,),
+         ref=lambda x, w, b: naive_conv.conv2d(x, w, b, (2, 1), 1, (1, 2), 2), tol=1e-5,
+         label="stride,pad,dilation,groups"),
+    case(Conv2d, F.conv2d, (2, 3, 3, 3), (2, 3, 1, 1), ref=naive_conv.conv2d, label="1x1"),
+    case(Conv2d, F.conv2d, (1, 2, 3, 4), (2, 2, 3, 4), (2,), ref=naive_conv.conv2d,
+         label="kernel=input"),
+    case(ConvTranspose2d,
+         lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1),
+         (1, 2, 3, 3), (2, 3, 3, 3), (3,),
+         ref=lambda x, w, b: naive_conv.conv_transpose2d(x, w, b, 2, 1, 1)),
+    case(ConvTranspose2d, lambda x, w: F.conv_transpose2d(x, w, groups=2, dilation=2),
+         (1, 4, 3, 2), (4, 1, 2, 2),
+         ref=lambda x, w: naive_conv.conv_transpose2d(x, w, groups=2, dilation=2),
+         label="groups,dilation"),
+    case(Conv2dWeightGrad, _weight_grad, (1, 2, 4, 4), (1, 3, 2, 2),
+         ref=lambda x, gy: naive_conv.conv2d_weight_grad(x, gy, 3, 2, 1)),
+    case(MaxPool2d, lambda x: F.max_pool2d(x, 2), (1, 2, 4, 4),
+         ref=lambda x: naive_conv.max_pool2d(x, 2)[0], sample=distinct()),
+    case(MaxPool2d, lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True), (1, 1, 6, 6),
+         ref=lambda x: naive_conv.max_pool2d(x, 3, 2, 1, ceil_mode=True)[0], sample=distinct(),
+         label="overlap,pad,ceil"),
+    case(MaxPool2d, lambda x: F.max_pool2d(x, 2, 1, dilation=2), (2, 1, 4, 5),
+         ref=lambda x: naive_conv.max_pool2d(x, 2, 1, dilation=2)[0], sample=distinct(),
+         label="dilation"),
+    case(AvgPool2d, lambda x: F.avg_pool2d(x, 2), (1, 2, 4, 4),
+         ref=lambda x: naive_conv.avg_pool2d(x, 2)),
+    case(AvgPool2d,
+         lambda x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False), (1, 1, 6, 6),
+         ref=lambda x: naive_conv.avg_pool2d(x, 3, 2, 1, True, False),
+         label="overlap,pad,ceil,exclude-pad"),
+    case(EdgePad, lambda x: F.pad(x, (2, 1, 1, 2), mode="reflect"), (2, 3, 4),
+         ref=lambda x: np.pad(x, ((0, 0), (1, 2), (2, 1)), mode="reflect"), label="reflect"),
+    case(EdgePad, lambda x: F.pad(x, (1, 3), mode="replicate"), (2, 3),
+         ref=lambda x: np.pad(x, ((0, 0), (1, 3)), mode="edge"), label="replicate"),
+    case(EdgePad, lambda x: F.pad(x, (2, 1, 3, 0), mode="circular"), (1, 3, 4),
+         ref=lambda x: np.pad(x, ((0, 0), (3, 0), (2, 1)), mode="wrap"), label="circular"),
+]
+# fmt: on

@@ -36,7 +36,7 @@ def test_graph_summary_of_an_mlp():
     assert "%2, targets=y" in lines[8]
     assert "outputs: %3 () float32, requires grad" in text
     assert "parameters: 4 tensors, 67 elements" in text
-    assert "FLOPs (matmul and linear, a multiply-add = 2): 615" in text
+    assert "FLOPs (matmul, linear and convolutions, a multiply-add = 2): 615" in text
 
 
 def test_graph_summary_counts_matmul_flops_and_shared_parameters_once():
@@ -48,7 +48,7 @@ def test_graph_summary_counts_matmul_flops_and_shared_parameters_once():
     assert "parameters: 1 tensors, 6 elements" in text
     first, second = (line for line in text.splitlines() if "MatMul" in line)
     assert first.split()[-2:] == ["6", "60"] and second.split()[-1] == "60"
-    assert "FLOPs (matmul and linear, a multiply-add = 2): 120" in text
+    assert "FLOPs (matmul, linear and convolutions, a multiply-add = 2): 120" in text
 
 
 def test_graph_summary_of_the_lecture_example():
@@ -76,3 +76,12 @@ def test_graph_records_repr_and_labels():
     assert repr(graph) == "<Graph of <lambda>: 2 nodes, 1 inputs, 0 parameters>"
     const = mul.inputs[1]
     assert const.kind == "constant" and const.source == 2.0 and const.node is None
+
+
+def test_convolutions_count_their_flops():
+    conv = cr.nn.Conv2d(3, 8, 3, padding=1)
+    up = cr.nn.ConvTranspose2d(8, 4, 2, stride=2)
+    graph = cr.Graph(lambda x: up(conv(x)).sum())
+    graph.forward(cr.ones(2, 3, 5, 5))
+    # conv: 2 * (3*3*3) per output, 2*8*5*5 outputs; transpose: 2 * (4*2*2) per input.
+    assert [flops(node) for node in graph.nodes] == [21_600, 12_800, None]

@@ -73,7 +73,8 @@ def test_train_writes_its_outputs(run3):
 
     saved = json.loads((out / "history.json").read_text())
     assert saved["config"] == {"model": "mlp", "hidden": 256, "dataset": "digits",
-                               "in_features": 64, "classes": 10}  # fmt: skip
+                               "in_features": 64, "classes": 10,
+                               "image_shape": [1, 8, 8]}  # fmt: skip
     assert f"test accuracy: {saved['test_accuracy']:.4f}" == lines[-1]
     history = saved["history"]
     assert set(history) == {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr",
@@ -234,3 +235,30 @@ def test_a_bad_option_value_is_a_usage_error():
     assert "usage: chainrule train" in result.stderr
     assert "argument --epochs: invalid int value: 'abc'" in result.stderr
     assert result.stdout == ""
+
+
+def test_cnn_reaches_98_percent_on_the_digits(tmp_path):
+    lines = succeeded(chainrule("train", "--model", "cnn", "--no-progress", "--out", tmp_path))
+    assert "model cnn (6,090 parameters)" in lines[0]
+    losses = [float(line.split()[4]) for line in epoch_lines(lines)]
+    assert losses[-1] < losses[0] / 10  # the loss falls
+    assert final_accuracy(lines) >= 0.98
+    model = load_checkpoint(tmp_path / "model.npz")["model"]
+    assert model["1.weight"].shape == (16, 1, 3, 3) and model["4.weight"].shape == (32, 16, 3, 3)
+    assert succeeded(chainrule("evaluate", tmp_path / "model.npz"))[-1] == lines[-1]
+    predicted = succeeded(chainrule("predict", tmp_path / "model.npz", "--index", 0))
+    assert len(predicted) >= 1
+
+
+def test_cnn_on_mnist_files(tmp_path):
+    rng = np.random.default_rng(0)
+    write_idx(tmp_path, "train", 40, rng, compress=True)
+    write_idx(tmp_path, "t10k", 12, rng, compress=True)
+    out = tmp_path / "out"
+    lines = succeeded(chainrule("train", "--model", "cnn", "--dataset", "mnist", "--data-dir",
+                                tmp_path, "--epochs", 2, "--batch-size", 8, "--no-progress",
+                                "--out", out))  # fmt: skip
+    final_accuracy(lines)
+    config = load_checkpoint(out / "model.npz")["config"]
+    assert config["image_shape"] == [1, 28, 28]
+    assert load_checkpoint(out / "model.npz")["model"]["8.weight"].shape == (10, 32 * 7 * 7)

@@ -24,6 +24,11 @@ class DataLoader:
     ``seed=None`` it draws from chainrule's generator, which `chainrule.seed` resets.
     ``drop_last=True`` skips a last batch smaller than `batch_size`.
 
+    A `batch_sampler` (an iterable of index arrays with a length, such as
+    `chainrule.distributed.DistributedSampler`) chooses the batches instead: the loader
+    then reads the indices it yields, and `batch_size`, `shuffle`, `drop_last` and
+    `seed` must keep their defaults.
+
     A `TensorDataset` (or a `Subset` of one, as `random_split` makes) is batched by indexing
     its arrays with the batch's indices, without a Python loop over samples; other
     datasets are read one sample at a time and stacked with NumPy.
@@ -45,6 +50,7 @@ class DataLoader:
         shuffle: bool = False,
         drop_last: bool = False,
         seed: int | None = None,
+        batch_sampler=None,
     ) -> None:
         if (
             not isinstance(batch_size, numbers.Integral)
@@ -54,6 +60,13 @@ class DataLoader:
             raise ValueError(
                 f"DataLoader: batch_size must be a positive integer, got {batch_size!r}"
             )
+        defaults = (batch_size, shuffle, drop_last, seed) == (1, False, False, None)
+        if batch_sampler is not None and not defaults:
+            raise ValueError(
+                "DataLoader: batch_sampler chooses the batches; leave batch_size, shuffle, "
+                "drop_last and seed at their defaults"
+            )
+        self.batch_sampler = batch_sampler
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
@@ -62,6 +75,8 @@ class DataLoader:
         self._rng = None if seed is None else np.random.default_rng(seed)
 
     def __len__(self) -> int:
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
         n = len(self.dataset)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
@@ -79,6 +94,8 @@ class DataLoader:
             order = np.arange(n)
         stop = n - n % self.batch_size if self.drop_last else n
         batches = (order[i : i + self.batch_size] for i in range(0, stop, self.batch_size))
+        if self.batch_sampler is not None:
+            batches = (np.asarray(index) for index in self.batch_sampler)
         arrays = _tensor_dataset_arrays(self.dataset)
         if arrays is None:
             return (_collate([self.dataset[int(i)] for i in index]) for index in batches)

@@ -4,6 +4,7 @@ Each family module defines its gate classes and the functions users call. This f
 lists them explicitly; `ALL_GATES` is what the test suite checks every gate against.
 """
 
+from chainrule.gates.adaptive_pool import adaptive_avg_pool2d
 from chainrule.gates.arith import (
     Add,
     Divide,
@@ -18,6 +19,7 @@ from chainrule.gates.arith import (
     power,
     subtract,
 )
+from chainrule.gates.conv import Conv2d, Conv2dWeightGrad, ConvTranspose2d, conv2d, conv_transpose2d
 from chainrule.gates.elementwise import (
     ELU,
     Abs,
@@ -52,6 +54,8 @@ from chainrule.gates.elementwise import (
 from chainrule.gates.index import GetItem, IndexAdd, getitem
 from chainrule.gates.linalg import MatMul, matmul
 from chainrule.gates.nn import Linear, Normalize, SoftmaxCrossEntropy, linear
+from chainrule.gates.padding import EdgePad, edge_pad
+from chainrule.gates.pool import AvgPool2d, MaxPool2d, avg_pool2d, max_pool2d
 from chainrule.gates.reduce import (
     LogSumExp,
     Max,
@@ -98,6 +102,7 @@ ALL_GATES = (
     Linear, Normalize, SoftmaxCrossEntropy,
     Reshape, Transpose, BroadcastTo, Concatenate, Pad,
     GetItem, IndexAdd,
+    Conv2d, ConvTranspose2d, Conv2dWeightGrad, MaxPool2d, AvgPool2d, EdgePad,
 )  # fmt: skip
 
 __all__ = [
@@ -108,4 +113,5 @@ __all__ = [
     "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "multiply",
     "negative", "pad", "power", "relu", "reshape", "sigmoid", "sin", "softmax", "softplus", "sqrt",
     "squeeze", "stack", "std", "subtract", "sum", "swapaxes", "tanh", "transpose", "var", "where",
+    "adaptive_avg_pool2d", "avg_pool2d", "conv2d", "conv_transpose2d", "edge_pad", "max_pool2d",
 ]  # fmt: skip

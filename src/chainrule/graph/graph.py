@@ -271,7 +271,7 @@ class Graph:
         <BLANKLINE>
         outputs: %3 () float32, requires grad
         parameters: 1 tensors, 12 elements
-        FLOPs (matmul and linear, a multiply-add = 2): 48
+        FLOPs (matmul, linear and convolutions, a multiply-add = 2): 48
         """
         from chainrule.graph.summary import summary
 

@@ -23,9 +23,23 @@ def _linear_flops(node: Node) -> int:
     return 2 * k * math.prod(node.shape) + bias
 
 
+def _conv_flops(node: Node) -> int:
+    # w (C_out, C_in/groups, kh, kw): that many multiply-adds per output element.
+    k = math.prod(node.inputs[1].shape[1:])
+    return 2 * k * math.prod(node.shape)
+
+
+def _conv_transpose_flops(node: Node) -> int:
+    # Every input element is spread over C_out/groups * kh * kw outputs: w (C_in, that).
+    return 2 * math.prod(node.inputs[0].shape) * math.prod(node.inputs[1].shape[1:])
+
+
 #: FLOP estimates per op: a multiply-add counts 2. Elementwise ops are not counted
 #: (they are memory-bound, and small next to the products).
-FLOPS = {"MatMul": _matmul_flops, "Linear": _linear_flops}
+FLOPS = {
+    "MatMul": _matmul_flops, "Linear": _linear_flops, "Conv2d": _conv_flops,
+    "ConvTranspose2d": _conv_transpose_flops,
+}  # fmt: skip
 
 
 def flops(node: Node) -> int | None:
@@ -78,6 +92,6 @@ def summary(program: Program, name: str) -> str:
         "",
         "outputs: " + "; ".join(describe(s) for s in program.outputs),
         f"parameters: {len(program.parameter_slots)} tensors, {n_elements:,} elements",
-        f"FLOPs (matmul and linear, a multiply-add = 2): {total_flops:,}",
+        f"FLOPs (matmul, linear and convolutions, a multiply-add = 2): {total_flops:,}",
     ]
     return "\n".join(out)

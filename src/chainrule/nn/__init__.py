@@ -25,7 +25,8 @@ from chainrule.nn.activation import (
     Tanh,
 )
 from chainrule.nn.container import ModuleList, Sequential
-from chainrule.nn.dropout import Dropout
+from chainrule.nn.conv import Conv2d, ConvTranspose2d
+from chainrule.nn.dropout import Dropout, Dropout2d
 from chainrule.nn.layers import Flatten, Identity, Linear, Maxout, Unflatten
 from chainrule.nn.loss import (
     BCEWithLogitsLoss,
@@ -37,8 +38,9 @@ from chainrule.nn.loss import (
     SVMLoss,
 )
 from chainrule.nn.module import Module
-from chainrule.nn.normalization import BatchNorm1d, LayerNorm
+from chainrule.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from chainrule.nn.parameter import Parameter
+from chainrule.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from chainrule.nn.state import IncompatibleKeys
 
 __all__ = [
@@ -49,4 +51,6 @@ __all__ = [
     "Dropout", "BatchNorm1d", "LayerNorm",
     "CrossEntropyLoss", "NLLLoss", "SVMLoss", "MSELoss", "L1Loss", "HuberLoss",
     "BCEWithLogitsLoss",
+    "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm2d",
+    "Dropout2d",
 ]  # fmt: skip

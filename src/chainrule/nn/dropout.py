@@ -1,4 +1,4 @@
-"""Dropout: inverted dropout, active in training mode only."""
+"""Dropout and Dropout2d: inverted dropout, active in training mode only."""
 
 from __future__ import annotations
 
@@ -36,3 +36,23 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+class Dropout2d(Dropout):
+    """Channel dropout: zero whole feature maps with probability `p` (`F.dropout2d`).
+
+    For convolutional layers, whose neighbouring pixels are correlated: each (sample,
+    channel) map is kept (scaled by 1 / (1 - p)) or zeroed as a whole. Identity in eval
+    mode. x: (N, C, H, W) (a 3-d input is read as (N, C, L), as PyTorch does).
+
+        >>> import chainrule as cr
+        >>> cr.seed(0)
+        >>> y = cr.nn.Dropout2d(0.5)(cr.ones(2, 8, 4, 4))
+        >>> sorted(set(y.data.max(axis=(2, 3)).ravel().tolist()))
+        [0.0, 2.0]
+    """
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        return F.dropout2d(x, self.p, training=True)

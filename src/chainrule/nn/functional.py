@@ -1,8 +1,9 @@
 """The functional interface of `chainrule.nn`: ``import chainrule.nn.functional as F``.
 
-Activations, the linear map, dropout, normalisation and the losses as plain functions
-on tensors, with PyTorch's names, shapes and defaults (``axis`` where NumPy has the
-name). The layers in `chainrule.nn` are thin modules around these.
+Activations, the linear map, convolution, pooling, padding, dropout, normalisation and
+the losses as plain functions on tensors, with PyTorch's names, shapes and defaults
+(``axis`` where NumPy has the name). The layers in `chainrule.nn` are thin modules
+around these.
 
     >>> import chainrule as cr
     >>> import chainrule.nn.functional as F
@@ -25,9 +26,15 @@ from chainrule import gates
 from chainrule.creation import generator
 from chainrule.errors import ShapeError
 from chainrule.gates import (
+    adaptive_avg_pool2d,
+    avg_pool2d,
+    conv2d,
+    conv_transpose2d,
+    edge_pad,
     elu,
     leaky_relu,
     log_softmax,
+    max_pool2d,
     relu,
     sigmoid,
     softmax,
@@ -52,6 +59,9 @@ __all__ = [
     "elu", "leaky_relu", "log_softmax", "relu", "sigmoid", "softmax", "softplus", "tanh",
     # layers
     "linear", "dropout", "batch_norm", "layer_norm",
+    # convolution, pooling, padding
+    "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "pad",
+    "dropout2d",
     # losses
     "binary_cross_entropy_with_logits", "cross_entropy", "huber_loss", "l1_loss", "mse_loss",
     "nll_loss", "svm_loss",
@@ -98,6 +108,83 @@ def dropout(x, p: float = 0.5, training: bool = True) -> Tensor:
     mask = keep.astype(x.dtype)
     mask *= 1 / (1 - p)
     return x * mask
+
+
+def dropout2d(x, p: float = 0.5, training: bool = True) -> Tensor:
+    """Channel dropout for feature maps: zero whole channels with probability `p`.
+
+    Neighbouring pixels of a feature map are strongly correlated, so dropping single
+    pixels hardly regularises a convolutional layer; this drops each (sample, channel)
+    map as a whole and scales the kept ones by 1/(1-p) (Tompson et al., 2015; PyTorch's
+    ``dropout2d``). The mask has shape (N, C, 1, 1) and is a constant of the graph.
+    Input (N, C, H, W), or any (N, C, *) with spatial axes: a 3-d input is read as
+    (N, C, L), as PyTorch does (it warns there).
+
+    Examples
+    --------
+    >>> import chainrule as cr
+    >>> import chainrule.nn.functional as F
+    >>> cr.seed(0)
+    >>> y = F.dropout2d(cr.ones(1, 4, 2, 2), p=0.5)
+    >>> y.data[0, :, 0, 0], bool((y.data == y.data[:, :, :1, :1]).all())  # whole channels
+    (array([2., 2., 2., 0.], dtype=float32), True)
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout2d: p is a probability and must be in [0, 1], got {p}")
+    x = float_input("dropout2d", x)
+    if x.ndim < 3:
+        raise ShapeError(f"dropout2d: expected input (N, C, H, W), got shape {x.shape}")
+    if not training or p == 0:
+        return x
+    mask_shape = x.shape[:2] + (1,) * (x.ndim - 2)
+    if p == 1:
+        return x * np.zeros(mask_shape, x.dtype)
+    uniform_dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
+    mask = (generator().random(mask_shape, dtype=uniform_dtype) >= p).astype(x.dtype)
+    mask *= 1 / (1 - p)
+    return x * mask
+
+
+# ----- padding -----
+
+
+def pad(x, pad, mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad the last dimensions, PyTorch's way: `pad` lists (before, after) pairs from the
+    last dimension backwards, ``(left, right, top, bottom)`` for an image.
+
+    Modes: 'constant' (`value`, default 0: the `chainrule.pad` gate), 'reflect' (mirror
+    about the edge element, widths below the size), 'replicate' (repeat the edge
+    element), 'circular' (wrap around, widths up to the size): `chainrule.gates.edge_pad`.
+
+    Examples
+    --------
+    >>> import chainrule as cr
+    >>> import chainrule.nn.functional as F
+    >>> x = cr.tensor([[[[1.0, 2.0], [3.0, 4.0]]]])
+    >>> F.pad(x, (1, 0, 0, 1), mode="replicate")
+    Tensor([[[[1., 1., 2.],
+              [3., 3., 4.],
+              [3., 3., 4.]]]], dtype=float32)
+    >>> F.pad(x, (1, 1)).shape
+    (1, 1, 2, 4)
+    """
+    ndim = np.ndim(x)
+    widths = [int(w) for w in pad]
+    if len(widths) % 2 or len(widths) > 2 * ndim:
+        raise ValueError(
+            f"pad: expected an even number of widths, two per padded dimension, at most "
+            f"{2 * ndim} for an input of shape {np.shape(x)}; got {tuple(pad)}"
+        )
+    if min(widths, default=0) < 0:
+        raise ValueError(f"pad: widths must be >= 0 (cropping is not supported), got {tuple(pad)}")
+    pairs = [(0, 0)] * ndim
+    for i in range(len(widths) // 2):
+        pairs[ndim - 1 - i] = (widths[2 * i], widths[2 * i + 1])
+    if mode == "constant":
+        return gates.pad(x, pairs, value=0.0 if value is None else value)
+    if value is not None:
+        raise ValueError(f"pad: mode {mode!r} takes no value, got value={value}")
+    return edge_pad(x, pairs, mode)
 
 
 # ----- normalisation -----
@@ -157,7 +244,8 @@ def batch_norm(
 
     Parameters
     ----------
-    x : Tensor, (N, C) or (N, C, L)
+    x : Tensor, (N, C), (N, C, L), (N, C, H, W) or any (N, C, *)
+        Statistics are per channel, over every axis but the channel axis 1.
     running_mean, running_var : ndarray or Tensor, (C,)
         May be None in training (then no running statistics are kept).
     weight, bias : Tensor, (C,), optional
@@ -182,8 +270,10 @@ def batch_norm(
     """
     name = "batch_norm"
     x = float_input(name, x)
-    if x.ndim not in (2, 3):
-        raise ShapeError(f"{name}: input must have shape (N, C) or (N, C, L), got {x.shape}")
+    if x.ndim < 2:
+        raise ShapeError(
+            f"{name}: input must have shape (N, C) or (N, C, *), e.g. (N, C, H, W), got {x.shape}"
+        )
     n_channels = x.shape[1]
     channel = (n_channels,)
     for what, stat in (("running_mean", running_mean), ("running_var", running_var)):
@@ -191,7 +281,7 @@ def batch_norm(
             raise ShapeError(f"{name}: {what} has shape {np.shape(stat)}, expected {channel}")
     weight = _values(name, "weight", weight, channel, x.dtype)
     bias = _values(name, "bias", bias, channel, x.dtype)
-    axes = (0,) if x.ndim == 2 else (0, 2)
+    axes = (0, *range(2, x.ndim))
     kept = (1, n_channels) + (1,) * (x.ndim - 2)
 
     if not training:
@@ -220,7 +310,7 @@ def batch_norm(
     if running_var is not None:
         unbiased = var.reshape(channel) * (count / (count - 1))
         _update_running(name, "running_var", running_var, unbiased, momentum)
-    if x.ndim == 3:
+    if x.ndim > 2:
         weight = None if weight is None else weight.reshape(kept)
         bias = None if bias is None else bias.reshape(kept)
     return Normalize.apply(x, weight, bias, axis=axes, eps=eps, stats=(mean, var))

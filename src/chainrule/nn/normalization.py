@@ -1,4 +1,4 @@
-"""Normalization layers: BatchNorm1d (running statistics) and LayerNorm."""
+"""Normalization layers: BatchNorm1d and BatchNorm2d (running statistics) and LayerNorm."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from chainrule import gates
 from chainrule.errors import ShapeError
 from chainrule.mode import STATE
 from chainrule.nn import functional as F
@@ -174,3 +175,31 @@ class LayerNorm(Module):
         return (
             f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
         )
+
+
+class BatchNorm2d(BatchNorm1d):
+    """Batch normalization over (N, C, H, W) inputs: per channel, over N, H and W.
+
+    The same layer as `BatchNorm1d` (arguments, running statistics, train and eval
+    modes, PyTorch's behaviour) for feature maps. The statistics over (N, H, W) are
+    those over (N, H * W), so the input is viewed as (N, C, H * W) (two free reshapes)
+    and normalised by BatchNorm1d's one fused gate.
+
+        >>> import chainrule as cr
+        >>> bn = cr.nn.BatchNorm2d(16)
+        >>> y = bn(cr.randn(8, 16, 5, 5) * 3 + 1)
+        >>> y.shape, bool(abs(y.data.mean(axis=(0, 2, 3))).max() < 1e-5)
+        ((8, 16, 5, 5), True)
+        >>> bn
+        BatchNorm2d(16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
+    """
+
+    def forward(self, x):
+        shape = tuple(x.shape)
+        if len(shape) != 4 or shape[1] != self.num_features:
+            raise ShapeError(
+                f"BatchNorm2d: expected input (N, {self.num_features}, H, W), got shape {shape}"
+            )
+        n, c, h, w = shape
+        out = super().forward(gates.reshape(x, (n, c, h * w)))
+        return gates.reshape(out, shape)

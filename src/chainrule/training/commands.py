@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import io
 import json
 import sys
 import time
@@ -16,7 +18,7 @@ from chainrule.mode import no_grad
 from chainrule.nn import functional as F
 from chainrule.tensor import Tensor
 from chainrule.training.checkpoint import load_checkpoint, save_checkpoint
-from chainrule.training.models import MODELS, build_model
+from chainrule.training.models import IMAGE_SHAPES, MODELS, build_model
 from chainrule.training.plot import plot_history
 from chainrule.training.trainer import Trainer
 
@@ -36,7 +38,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "--model",
         choices=MODELS,
         default="mlp",
-        help="mlp: the lecture's 2-layer net (default); deep-mlp: 3 hidden layers",
+        help="mlp: the lecture's 2-layer net (default); deep-mlp: 3 hidden layers; "
+        "cnn: two conv-relu-pool blocks and a linear layer",
     )
     parser.add_argument("--hidden", type=int, default=256, help="hidden units (default 256)")
     parser.add_argument("--epochs", type=int, default=40, help="epochs (default 40)")
@@ -68,6 +71,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--resume", type=Path, help="continue from this checkpoint (or --out dir)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")  # fmt: skip
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="data-parallel over MPI: run as `mpiexec -n N chainrule train --distributed` "
+        "(needs the mpi extra); --batch-size is per process",
+    )
 
 
 def load_dataset(name: str, data_dir: Path | None):
@@ -109,25 +118,46 @@ def _schedule(name: str, optimizer, epochs: int):
 
 
 def run_train(args: argparse.Namespace) -> int:
+    if not args.distributed:
+        return _train(args, None)
+    from chainrule import distributed
+
+    comm = distributed.init()
+    # Only rank 0 prints and writes; an error on any rank ends every rank (see distributed).
+    quiet = contextlib.nullcontext() if comm.is_main else contextlib.redirect_stdout(io.StringIO())
+    with distributed.abort_on_error(), quiet:
+        print(
+            f"distributed: {comm.size} processes, batch {args.batch_size} per process "
+            f"(global batch {comm.size * args.batch_size})"
+        )
+        return _train(args, comm)
+
+
+def _train(args: argparse.Namespace, comm) -> int:
     started = time.perf_counter()
     creation.seed(args.seed)
     x_train, y_train, x_test, y_test = load_dataset(args.dataset, args.data_dir)
     x_train, y_train, x_val, y_val = _split_validation(x_train, y_train)
     classes = int(max(y_train.max(), y_test.max())) + 1
     config = {"model": args.model, "hidden": args.hidden, "dataset": args.dataset,
-              "in_features": int(x_train.shape[1]), "classes": classes}  # fmt: skip
-    model = build_model(args.model, config["in_features"], classes, args.hidden)
+              "in_features": int(x_train.shape[1]), "classes": classes,
+              "image_shape": list(IMAGE_SHAPES[args.dataset])}  # fmt: skip
+    model = build_model(
+        args.model, config["in_features"], classes, args.hidden, IMAGE_SHAPES[args.dataset]
+    )
+    if comm is not None:
+        from chainrule.distributed import DistributedDataParallel
+
+        model = DistributedDataParallel(model, comm)
     optimizer = OPTIMIZERS[args.optimizer](model.parameters(), args.lr)
     trainer = Trainer(
         model, F.cross_entropy, optimizer, _schedule(args.schedule, optimizer, args.epochs),
         out_dir=args.out, patience=args.patience, progress=not args.no_progress,
-        on_epoch_end=_print_epoch,
+        on_epoch_end=_print_epoch, comm=comm,
     )  # fmt: skip
-    train_loader = data.DataLoader(
-        data.TensorDataset(x_train, y_train), batch_size=args.batch_size, shuffle=True
-    )
-    val_loader = data.DataLoader(data.TensorDataset(x_val, y_val), batch_size=512)
-    test_loader = data.DataLoader(data.TensorDataset(x_test, y_test), batch_size=512)
+    train_loader = _loader(x_train, y_train, args.batch_size, comm, shuffle=True, seed=args.seed)
+    val_loader = _loader(x_val, y_val, 512, comm)
+    test_loader = _loader(x_test, y_test, 512, comm)
     print(
         f"{args.dataset}: {len(x_train)} train, {len(x_val)} validation, {len(x_test)} test; "
         f"model {args.model} ({sum(p.size for p in model.parameters()):,} parameters)"
@@ -142,7 +172,7 @@ def run_train(args: argparse.Namespace) -> int:
             _print_epoch(epoch, trainer.history)
     trainer.fit(train_loader, args.epochs, val_loader)
     test_loss, test_accuracy = trainer.evaluate(test_loader)
-    if args.out is not None:
+    if args.out is not None and (comm is None or comm.is_main):
         _write_outputs(args.out, trainer, config, test_accuracy)
     print(
         f"best epoch {trainer.best_epoch + 1}; test loss {test_loss:.4f}; "
@@ -150,6 +180,19 @@ def run_train(args: argparse.Namespace) -> int:
     )
     print(f"test accuracy: {test_accuracy:.4f}")
     return 0
+
+
+def _loader(x, y, batch_size: int, comm, shuffle: bool = False, seed: int = 0):
+    """A loader of (x, y); under a communicator, of this rank's part of every batch."""
+    dataset = data.TensorDataset(x, y)
+    if comm is None:
+        return data.DataLoader(dataset, batch_size=batch_size, shuffle=shuffle)
+    from chainrule.distributed import DistributedSampler
+
+    sampler = DistributedSampler(
+        dataset, batch_size, shuffle=shuffle, seed=seed, num_replicas=comm.size, rank=comm.rank
+    )
+    return data.DataLoader(dataset, batch_sampler=sampler)
 
 
 def _write_outputs(out: Path, trainer: Trainer, config: dict, test_accuracy: float) -> None:
@@ -178,7 +221,10 @@ def _load_model(path: Path):
     if "config" not in state:
         raise SystemExit(f"chainrule: {path} has no model config; pass the model.npz of a run")
     config = state["config"]
-    model = build_model(config["model"], config["in_features"], config["classes"], config["hidden"])
+    model = build_model(
+        config["model"], config["in_features"], config["classes"], config["hidden"],
+        config.get("image_shape"),
+    )  # fmt: skip
     model.load_state_dict(state["model"])
     model.eval()
     return model, config

@@ -71,6 +71,13 @@ class Trainer:
         Show a tqdm progress bar per epoch (on standard error, when it is a terminal).
     on_epoch_end
         Called as ``on_epoch_end(epoch, history)`` after each epoch (to log it).
+    comm
+        A `chainrule.distributed` communicator for data-parallel training: losses and
+        accuracies are summed over its ranks (every rank then sees the same metrics and
+        stops at the same epoch), only rank 0 writes checkpoints, and `load` reads the
+        checkpoint on rank 0 and sends it to the others. A training loader's
+        `DistributedSampler` is told each epoch (``set_epoch``), so a resumed run
+        shuffles as the uninterrupted one.
 
     Example
     -------
@@ -98,6 +105,7 @@ class Trainer:
         restore_best: bool = True,
         progress: bool = True,
         on_epoch_end=None,
+        comm=None,
     ) -> None:
         self.model = model
         self.loss_fn = loss_fn
@@ -108,6 +116,7 @@ class Trainer:
         self.restore_best = restore_best
         self.progress = progress
         self.on_epoch_end = on_epoch_end
+        self.comm = comm
         self.history = History()
         self.best_accuracy = -math.inf
         self.best_epoch = -1
@@ -133,6 +142,7 @@ class Trainer:
             if bar is not None:  # redrawn at tqdm's pace, not once per batch
                 bar.set_postfix(self._metrics(total_loss, total_correct, total), refresh=False)
                 bar.update()
+        total_loss, total_correct, total = self._over_ranks(total_loss, total_correct, total)
         if bar is not None:
             if total:  # the epoch's final numbers, whatever tqdm's pace
                 bar.set_postfix(self._metrics(total_loss, total_correct, total))
@@ -140,6 +150,12 @@ class Trainer:
         if total == 0:
             raise ValueError("Trainer: the training loader yielded no batch")
         return total_loss / total, total_correct / total
+
+    def _over_ranks(self, *totals: float) -> tuple[float, ...]:
+        """The totals summed over the ranks (as they are without a communicator)."""
+        if self.comm is None:
+            return totals
+        return tuple(float(t) for t in self.comm.sum(totals))
 
     @staticmethod
     def _metrics(total_loss: float, total_correct: float, total: float) -> dict[str, str]:
@@ -156,6 +172,7 @@ class Trainer:
                 total_loss += self.loss_fn(logits, y).item() * n
                 total_correct += accuracy(logits, y) * n
                 total += n
+        total_loss, total_correct, total = self._over_ranks(total_loss, total_correct, total)
         if total == 0:
             raise ValueError("Trainer.evaluate: the loader yielded no batch")
         return total_loss / total, total_correct / total
@@ -174,6 +191,9 @@ class Trainer:
                 break  # a resumed run that had already stopped early
             start = time.perf_counter()
             lr = float(self.optimizer.param_groups[0]["lr"])
+            set_epoch = getattr(getattr(train_loader, "batch_sampler", None), "set_epoch", None)
+            if set_epoch is not None:
+                set_epoch(epoch)
             train_loss, train_acc = self.train_epoch(train_loader, epoch)
             val_loss, val_acc = (
                 self.evaluate(val_loader) if val_loader is not None else (math.nan, math.nan)
@@ -193,7 +213,8 @@ class Trainer:
             if self.out_dir is not None:
                 self.save(self.out_dir / "checkpoint.npz")
             if self.patience is not None and stale >= self.patience:
-                print(f"early stopping after epoch {epoch + 1}", file=sys.stderr)
+                if self.comm is None or self.comm.is_main:
+                    print(f"early stopping after epoch {epoch + 1}", file=sys.stderr)
                 break
         if self.out_dir is not None and len(self.history) == done:
             self.save(self.out_dir / "checkpoint.npz")  # nothing left to train: still resumable
@@ -221,7 +242,12 @@ class Trainer:
     # ----- checkpoints -----
 
     def save(self, path: str | Path) -> None:
-        """Write everything needed to resume (atomically: a crash never corrupts `path`)."""
+        """Write everything needed to resume (atomically: a crash never corrupts `path`).
+
+        With a communicator, only rank 0 writes (the ranks hold the same state).
+        """
+        if self.comm is not None and not self.comm.is_main:
+            return
         save_checkpoint(
             path,
             model=self.model.state_dict(),
@@ -235,7 +261,10 @@ class Trainer:
 
     def load(self, path: str | Path) -> None:
         """Restore a checkpoint written by `save` into this trainer's objects."""
-        state = load_checkpoint(path)
+        if self.comm is None:
+            state = load_checkpoint(path)
+        else:  # one reader, and no file system shared between the machines needed
+            state = self.comm.broadcast_object(load_checkpoint(path) if self.comm.is_main else None)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state.get("scheduler") is not None:
