@@ -21,8 +21,9 @@ from common import optional, print_table
 
 import chainrule as cr
 
-BENCHMARKS = {module.NAME: module for module in (chain, deep_chain, mlp, digits_train, import_time)}
-BENCHMARKS[cnn.NAME] = cnn
+BENCHMARKS = {
+    module.NAME: module for module in (chain, deep_chain, mlp, cnn, digits_train, import_time)
+}
 
 
 def main(argv: list[str] | None = None) -> None:

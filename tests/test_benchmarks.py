@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKLOADS = ("chain", "deep_chain", "mlp", "digits_train", "import_time")
+WORKLOADS = ("chain", "deep_chain", "mlp", "cnn", "digits_train", "import_time")
 
 
 def test_benchmarks_quick_run_prints_every_workload():
