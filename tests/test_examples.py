@@ -147,3 +147,31 @@ def test_visualize_filters_writes_the_pictures(tmp_path):
     for name in ("filters.png", "activations.png"):
         pixels = image.imread(tmp_path / name)
         assert pixels.ndim == 3 and pixels.shape[0] > 100 and pixels.std() > 0.05
+
+
+@pytest.fixture(scope="module")
+def lecture_pictures():
+    sys.path.insert(0, str(ROOT / "examples"))
+    try:
+        import lecture_pictures
+    finally:
+        sys.path.pop(0)
+    return lecture_pictures
+
+
+@pytest.mark.parametrize(
+    "name", ["add_mul", "sigmoid_primitive", "sigmoid_gate", "gate_patterns", "branch"]
+)
+def test_lecture_picture_graphs_replay_as_eager(lecture_pictures, name):
+    """Each picture's graph: a second (replayed) forward and backward equal eager mode."""
+    make, _ = lecture_pictures.PICTURES[name]
+    graph = make()
+    inputs = [cr.tensor(graph.value(s), requires_grad=True, name=s.name) for s in graph.inputs]
+    replayed = graph.forward(*inputs)
+    replayed_grads = graph.backward()
+    assert graph.trace_count == 1  # the second forward replayed
+    eager = graph._f(*inputs)
+    eager.backward()
+    assert replayed.data.tobytes() == eager.data.tobytes()
+    for g, x in zip(replayed_grads, inputs):
+        assert g.data.tobytes() == x.grad.data.tobytes()
