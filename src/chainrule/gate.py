@@ -82,6 +82,11 @@ class Gate:
     differentiable = True
     #: What forward kept for backward (set by `save`); None once a backward freed it.
     saved = ()
+    #: Per input: True where backward returns the upstream gradient ``g`` itself whenever
+    #: that input has the output's shape and dtype (the add gate distributes). A captured
+    #: `chainrule.Graph` then hands ``g`` on to it without calling backward; the test
+    #: suite checks each claim (tests/graph/test_graph_replay.py).
+    passes_gradient: tuple[bool, ...] = ()
     # Defaults set per instance only when needed (keeps `apply` cheap).
     _retained = None  # weakref to the output tensor, when it called retain_grad()
     _created_at = None  # the stack where the gate was applied, under detect_anomaly
@@ -100,7 +105,11 @@ class Gate:
         raise NotImplementedError(f"{type(self).__name__}.backward is not implemented")
 
     def save(self, *values) -> None:
-        """Keep what backward needs (arrays or plain values); read it back as ``self.saved``."""
+        """Keep what backward needs (arrays or plain values); read it back as ``self.saved``.
+
+        The same as ``self.saved = values``, which the built-in gates of the hottest
+        paths write directly to save a call.
+        """
         self.saved = values
 
     @classmethod

@@ -1,4 +1,9 @@
-"""Arithmetic gates: + - * / ** and unary minus, with NumPy broadcasting."""
+"""Arithmetic gates: + - * / ** and unary minus, with NumPy broadcasting.
+
+Like the elementwise gates, they set ``self.saved = (...)`` where a user's gate calls
+``self.save(...)``: the same tuple without a method call, which is a measurable part of
+what a gate costs on small tensors (benchmarks/chain.py).
+"""
 
 from __future__ import annotations
 
@@ -8,15 +13,29 @@ from chainrule.gate import Gate, shape_of, sum_to, value
 from chainrule.tensor import Tensor
 
 
+def _broadcast_shapes(x, y) -> tuple | None:
+    """The shapes of x and y, for `sum_to` in backward; None when they are the same.
+
+    Then neither was broadcast and backward has nothing to undo; and the gate keeps no
+    tuples alive (a graph of many adds, replayed, allocates and frees less).
+    """
+    x_shape, y_shape = getattr(x, "shape", ()), getattr(y, "shape", ())  # as shape_of
+    return None if x_shape == y_shape else (x_shape, y_shape)
+
+
 class Add(Gate):
     """out = x + y.   Shapes: broadcast.   Backward: dx = g, dy = g (the add gate distributes)."""
 
+    passes_gradient = (True, True)
+
     def forward(self, x, y):
-        self.shapes = (shape_of(x), shape_of(y))
+        self.shapes = _broadcast_shapes(x, y)
         return x + y
 
     def backward(self, g):
         need_x, need_y = self.needs_input_grad
+        if self.shapes is None:
+            return (g if need_x else None, g if need_y else None)
         x_shape, y_shape = self.shapes
         return (sum_to(g, x_shape) if need_x else None, sum_to(g, y_shape) if need_y else None)
 
@@ -24,12 +43,16 @@ class Add(Gate):
 class Subtract(Gate):
     """out = x - y.   Shapes: broadcast.   Backward: dx = g, dy = -g."""
 
+    passes_gradient = (True, False)
+
     def forward(self, x, y):
-        self.shapes = (shape_of(x), shape_of(y))
+        self.shapes = _broadcast_shapes(x, y)
         return x - y
 
     def backward(self, g):
         need_x, need_y = self.needs_input_grad
+        if self.shapes is None:
+            return (g if need_x else None, -g if need_y else None)
         x_shape, y_shape = self.shapes
         return (sum_to(g, x_shape) if need_x else None, sum_to(-g, y_shape) if need_y else None)
 
@@ -39,14 +62,23 @@ class Multiply(Gate):
     Backward: dx = g * y, dy = g * x  (the mul gate switches)."""
 
     def forward(self, x, y):
-        self.save(x, y)
+        self.saved = (x, y)
         return x * y
 
     def backward(self, g):
         x, y = self.saved
         need_x, need_y = self.needs_input_grad
-        dx = sum_to(g * y, shape_of(x)) if need_x else None
-        dy = sum_to(g * x, shape_of(y)) if need_y else None
+        dx = dy = None
+        # sum_to only where the input was broadcast: the shape check inline, because
+        # the calls cost more than the multiply itself on small tensors
+        if need_x:
+            dx = g * y
+            if dx.shape != getattr(x, "shape", ()):
+                dx = sum_to(dx, shape_of(x))
+        if need_y:
+            dy = g * x
+            if dy.shape != getattr(y, "shape", ()):
+                dy = sum_to(dy, shape_of(y))
         return dx, dy
 
 
@@ -55,7 +87,7 @@ class Divide(Gate):
 
     def forward(self, x, y):
         out = x / y
-        self.save(x, y, out)
+        self.saved = (x, y, out)
         return out
 
     def backward(self, g):
@@ -72,7 +104,7 @@ class Power(Gate):
 
     def forward(self, x, y):
         out = x**y
-        self.save(x, y, out)
+        self.saved = (x, y, out)
         return out
 
     def backward(self, g):

@@ -1,4 +1,8 @@
-"""Elementwise gates of one input: exp, log, the activations, clip and casts."""
+"""Elementwise gates of one input: exp, log, the activations, clip and casts.
+
+They set ``self.saved = (...)`` where a user's gate calls ``self.save(...)``: the same
+tuple without a method call (see `chainrule.gates.arith`).
+"""
 
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ class Exp(Gate):
 
     def forward(self, x):
         out = np.exp(x)
-        self.save(out)
+        self.saved = (out,)
         return out
 
     def backward(self, g):
@@ -36,7 +40,7 @@ class Log(Gate):
     """out = log(x).   Backward: dx = g / x."""
 
     def forward(self, x):
-        self.save(x)
+        self.saved = (x,)
         return np.log(x)
 
     def backward(self, g):
@@ -49,7 +53,7 @@ class Sqrt(Gate):
 
     def forward(self, x):
         out = np.sqrt(x)
-        self.save(out)
+        self.saved = (out,)
         return out
 
     def backward(self, g):
@@ -61,7 +65,7 @@ class Abs(Gate):
     """out = |x|.   Backward: dx = g * sign(x)  (0 at x == 0)."""
 
     def forward(self, x):
-        self.save(x)
+        self.saved = (x,)
         return np.abs(x)
 
     def backward(self, g):
@@ -76,7 +80,7 @@ class Sin(Gate):
     """out = sin(x).   Backward: dx = g * cos(x)."""
 
     def forward(self, x):
-        self.save(x)
+        self.saved = (x,)
         return np.sin(x)
 
     def backward(self, g):
@@ -88,7 +92,7 @@ class Cos(Gate):
     """out = cos(x).   Backward: dx = -g * sin(x)."""
 
     def forward(self, x):
-        self.save(x)
+        self.saved = (x,)
         return np.cos(x)
 
     def backward(self, g):
@@ -104,7 +108,7 @@ class Tanh(Gate):
 
     def forward(self, x):
         out = np.tanh(x)
-        self.save(out)
+        self.saved = (out,)
         return out
 
     def backward(self, g):
@@ -117,7 +121,7 @@ class Sigmoid(Gate):
 
     def forward(self, x):
         out = stable_sigmoid(x)
-        self.save(out)
+        self.saved = (out,)
         return out
 
     def backward(self, g):
@@ -130,7 +134,7 @@ class ReLU(Gate):
 
     def forward(self, x):
         out = np.maximum(x, 0)
-        self.save(out)
+        self.saved = (out,)
         return out
 
     def backward(self, g):
@@ -142,7 +146,7 @@ class LeakyReLU(Gate):
     """out = x if x > 0 else a * x.   Backward: dx = g if x > 0 else a * g."""
 
     def forward(self, x, negative_slope=0.01):
-        self.save(x)
+        self.saved = (x,)
         self.negative_slope = negative_slope
         return np.where(x > 0, x, x * negative_slope)
 
@@ -158,7 +162,7 @@ class ELU(Gate):
     def forward(self, x, alpha=1.0):
         # expm1 of min(x, 0): accurate near 0 and never overflows for large x.
         out = np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
-        self.save(x, out)
+        self.saved = (x, out)
         self.alpha = alpha
         return out
 
@@ -171,7 +175,7 @@ class Softplus(Gate):
     """out = log(1 + exp(x)).   Backward: dx = g * sigmoid(x)."""
 
     def forward(self, x):
-        self.save(x)
+        self.saved = (x,)
         # NOTE: max(x, 0) + log1p(exp(-|x|)) equals log(1 + exp(x)) and never overflows.
         return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
@@ -192,7 +196,7 @@ class Clip(Gate):
     def forward(self, x, lo, hi):
         if lo is None and hi is None:
             raise ValueError("clip: give at least one of lo and hi")
-        self.save(x, lo, hi)
+        self.saved = (x, lo, hi)
         out = np.clip(x, lo, hi)
         return out.astype(x.dtype, copy=False) if isinstance(x, np.ndarray) else out
 

@@ -2,10 +2,10 @@
 
 A `Program` numbers the slots (inputs, parameters, constants, then one per node, in
 topological order) and keeps, per node, the gate class, the slot numbers of its
-arguments and its keyword arguments. `forward` creates a fresh instance of each gate
-and calls its ``forward`` on the arrays, appending each output to a list of values:
-no Tensor objects, no Python control flow of the traced function. `backward` calls
-the gates' ``backward`` in reverse order on arrays and adds the gradients per slot.
+arguments and its keyword arguments. `forward` calls each gate's ``forward`` on the
+arrays, appending each output to a list of values: no Tensor objects, no Python control
+flow of the traced function. `backward` calls the gates' ``backward`` in reverse order
+on arrays and adds the gradients per slot.
 
 Both do exactly what `Gate.apply` and the engine do, in the same order, so replayed
 values and gradients are bitwise identical to eager ones: the same forward calls on the
@@ -14,10 +14,23 @@ order: by creation), each gradient added to what the slot already has (the branc
 in the same order); the same checks on what backward returns (count, type, dtype cast
 to the input's, shapes for gates outside `chainrule.gates`), and parameter gradients
 stored by the engine's own `accumulate_leaf` (so the same copies and dtypes).
+
+What replay saves over eager mode, per node (benchmarks/chain.py measures it):
+
+- no Tensor, no graph recording, no heap of gates: the order is the program's;
+- the gate instances are made once per program and lent to one run at a time
+  (`_GateSet`), instead of a thousand made and dropped per step;
+- what is known when compiling is not checked again: which inputs need a gradient, the
+  shapes of the built-in gates' gradients (the suite checks every gate), and whether an
+  add gate's input has the output's shape, where its backward would hand the upstream
+  gradient on unchanged (`Gate.passes_gradient`): the gradient is then passed on without
+  the call. Shapes are known when compiling for every value that cannot depend on the
+  data (`_fixed_shapes`: ``x[x > 0]`` can).
 """
 
 from __future__ import annotations
 
+import weakref
 from types import FunctionType
 
 import numpy as np
@@ -66,32 +79,42 @@ class Program:
                 self.template[slot.index] = slot.source
         self.replayable = all(node.params is not None for node in nodes)
 
-        # Per node: (gate class, its forward, arity, first and last argument slots, all
-        # argument slots, (keyword arguments, keyword inputs) or None, needs_input_grad).
+        # Per node: (its gate's forward, arity, first and last argument slots, call),
+        # one tuple per node, read in order (a replay that runs after other work finds
+        # little of the program in the CPU caches: what it reads should be compact).
         # A built-in gate with one or two arguments and no keywords, whose output is not
         # 0-d, takes the fast path, arity 1 or 2 (it always returns an ndarray: nothing to
-        # check); every other node has arity 0 and goes the general way.
+        # check); every other node has arity 0 and goes the general way, call being
+        # (argument slots, keyword arguments, keyword inputs or None).
         self.code = []
         functions: dict[tuple, object] = {}
-        shared: dict[tuple, tuple] = {}  # one needs_input_grad tuple per value: less memory
         for node in nodes:
             args = tuple([s.index for s in node.inputs])
+            refs = None
             if node.keyword_inputs:
                 refs = tuple((key, i, slot.index) for key, i, slot in node.keyword_inputs)
-                call = (node.params, refs)
-            elif node.params or len(args) not in (1, 2) or node.gate.checked or not node.shape:
-                call = (node.params or {}, None)
-            else:
-                call = None
-            first, second = (args[0], args[-1]) if args else (-1, -1)
-            arity = len(args) if call is None else 0
-            forward = _function(functions, node.gate, "forward")
-            needs = shared.setdefault(node.needs_input_grad, node.needs_input_grad)
-            self.code.append(
-                (node.gate, forward, arity, first, second, None if arity else args, call, needs)
+            general = (
+                refs is not None
+                or node.params
+                or len(args) not in (1, 2)
+                or node.gate.checked
+                or not node.shape
             )
-        # Per node a gradient can reach, latest first: (node, output slot, number of inputs,
-        # checked, then the one input that needs a gradient, or all of them as routes).
+            first, second = (args[0], args[-1]) if args else (-1, -1)
+            forward = _function(functions, node.gate, "forward")
+            if general:
+                self.code.append((forward, 0, first, second, (args, node.params or {}, refs)))
+            else:
+                self.code.append((forward, len(args), first, second, None))
+        self._gates = _GateSet(nodes)
+
+        # Per node a gradient can reach, latest first: (node, its backward, output slot,
+        # then the one input that needs a gradient: position, slot, dtype; then None) for
+        # a built-in gate with one such input; its backward is None when the gradient
+        # passes to that input unchanged (`Gate.passes_gradient`: the input has the
+        # output's shape, which is then fixed). Every other node: (node, backward,
+        # output slot, -1, -1, None, (number of inputs, checked, routes)).
+        fixed = _fixed_shapes(nodes)
         self.back = []
         for node in reversed(nodes):
             if not node.output.requires_grad:
@@ -102,11 +125,15 @@ class Program:
                 if need
             )
             backward = _function(functions, node.gate, "backward")
-            head = (node.index, backward, node.output.index, len(node.inputs), node.gate.checked)
-            if len(routes) == 1:
+            head = (node.index, backward, node.output.index)
+            if len(routes) == 1 and not node.gate.checked:
+                pos = routes[0][0]
+                if _passes(node, pos, fixed):
+                    head = (node.index, None, node.output.index)
                 self.back.append((*head, *routes[0], None))
             else:
-                self.back.append((*head, -1, -1, None, routes))
+                general = (len(node.inputs), node.gate.checked, routes)
+                self.back.append((*head, -1, -1, None, general))
 
     def start(self, arrays: list) -> list | None:
         """The values a run starts from, or None when a parameter or constant tensor no
@@ -139,6 +166,38 @@ def _find_function(cls, name: str):
     return lambda gate, *args, **kwargs: getattr(gate, name)(*args, **kwargs)
 
 
+def _fixed_shapes(nodes) -> set[int]:
+    """The ids of the node outputs whose shape is the same on every replay.
+
+    The inputs, parameters and constants have their traced shapes (the signature and
+    `Program.start` see to it), and so has the output of a built-in gate whose inputs
+    all do, unless it reads a value of the run through a keyword (an index mask: the
+    shape of ``x[x > 0]`` depends on the values). A user's gate may do anything.
+    """
+    fixed = set()
+    for node in nodes:
+        if (
+            not node.gate.checked
+            and not node.keyword_inputs
+            and all(s.kind != NODE or id(s) in fixed for s in node.inputs)
+        ):
+            fixed.add(id(node.output))
+    return fixed
+
+
+def _passes(node, pos: int, fixed: set[int]) -> bool:
+    """Whether the node's backward would hand input `pos` the upstream gradient itself."""
+    x, out = node.inputs[pos], node.output
+    return (
+        pos < len(node.gate.passes_gradient)
+        and node.gate.passes_gradient[pos]
+        and id(out) in fixed
+        and (x.kind != NODE or id(x) in fixed)
+        and x.shape == out.shape
+        and x.dtype == out.dtype
+    )
+
+
 def _live_nodes(capture: Capture) -> tuple[list, set]:
     """The nodes the outputs depend on (a traced function may compute things it drops),
     and the ids of the slots they and the outputs use."""
@@ -154,13 +213,86 @@ def _live_nodes(capture: Capture) -> tuple[list, set]:
     return kept, live
 
 
+class _GateSet:
+    """The gate instances of a program's nodes, made once and lent to one run at a time.
+
+    A gate instance is where a forward keeps what its backward needs, so each run needs
+    its own; but making a thousand instances (and dropping them after the backward) is
+    about a tenth of a replay's time on small tensors. Successive steps (forward, backward,
+    forward...) never need two sets at once, so the program keeps one and lends it: a
+    forward takes it when no other run holds it, and a run hands it back when its
+    backward frees it (as `Run.free`) or when the run is dropped. A forward that finds
+    it held (the previous step kept with ``retain_graph``, or not backpropagated yet and
+    still alive) makes fresh gates instead, as eager mode does every time.
+
+    Reuse is safe because a built-in gate's forward sets everything its backward reads
+    (tests/graph checks every gate case replayed twice, bitwise against eager mode). A
+    user's gate (``checked``: defined outside `chainrule.gates`) gets a fresh instance
+    on every run all the same: nothing promises that its forward does. On hand-back the
+    gates' ``saved`` is reset, so that what they kept does not outlive the run, as in
+    eager mode; other attributes (shapes, a mask) are replaced by the next forward.
+    """
+
+    __slots__ = ("kinds", "gates", "fresh", "reused", "holder")
+
+    def __init__(self, nodes) -> None:
+        shared: dict[tuple, tuple] = {}  # one needs_input_grad tuple per value: less memory
+        self.kinds = tuple(
+            (node.gate, shared.setdefault(node.needs_input_grad, node.needs_input_grad))
+            for node in nodes
+        )
+        self.gates = self.make()
+        self.fresh = tuple(k for k, (cls, _) in enumerate(self.kinds) if cls.checked)
+        self.reused = tuple(g for g, (cls, _) in zip(self.gates, self.kinds) if not cls.checked)
+        self.holder = None  # a weak reference to the run that holds `gates`
+
+    def make(self) -> list:
+        """A new gate instance per node, as `Gate.apply` makes them."""
+        gates = []
+        for cls, needs in self.kinds:
+            gate = _new(cls)
+            gate.needs_input_grad = needs
+            gates.append(gate)
+        return gates
+
+    def lend(self, run: Run) -> list:
+        """The gates for `run`: the program's own list when no other run holds it."""
+        if self.holder is not None:
+            return self.make()
+        self.holder = weakref.ref(run, self._dropped)
+        gates = self.gates
+        for k in self.fresh:
+            cls, needs = self.kinds[k]
+            gates[k] = gate = _new(cls)
+            gate.needs_input_grad = needs
+        return gates
+
+    def give_back(self, run: Run) -> None:
+        """`run` no longer needs its gates: if they are the program's, they are free."""
+        if self.holder is not None and self.holder() is run:
+            self._release()
+
+    def _dropped(self, ref) -> None:
+        if self.holder is ref:  # the run holding the gates was garbage-collected
+            self._release()
+
+    def _release(self) -> None:
+        self.holder = None
+        for gate in self.reused:
+            gate.saved = ()  # the class default: nothing saved
+        for k in self.fresh:
+            self.gates[k] = None  # a user's gate is made anew for each run
+
+
 class Run:
     """One forward replay: the values of every slot, the gates (with what they saved) and,
     after a backward, the gradient of every slot."""
 
-    __slots__ = ("program", "values", "gates", "grads", "inputs", "freed", "output_gates")
+    __slots__ = (
+        "program", "values", "gates", "grads", "inputs", "freed", "output_gates", "__weakref__",
+    )  # fmt: skip
 
-    def __init__(self, program: Program, values: list, gates: list, inputs) -> None:
+    def __init__(self, program: Program, values: list, gates: list | None, inputs) -> None:
         self.program = program
         self.values = values
         self.gates = gates
@@ -193,6 +325,7 @@ class Run:
         gradients stay (the graph shows them until its next forward); the output tensors'
         gates are freed as the engine frees gates, so that outputs kept by the caller hold
         nothing of this run and a backward through them raises `GraphFreedError`."""
+        self.program._gates.give_back(self)
         self.gates = None
         self.freed = True
         for gate in self.output_gates:
@@ -210,23 +343,20 @@ class Run:
 
 def forward(program: Program, values: list, inputs) -> Run:
     """Replay the program on `values` (as `Program.start` made them)."""
+    run = Run(program, values, None, inputs)
+    run.gates = gates = program._gates.lend(run)
     anomaly = STATE.anomaly
-    gates = []
-    keep = gates.append
     put = values.append
-    new = _new
     ndarray = np.ndarray
     # The functions are looked up once, not per call: `cls.forward(gate, ...)` saves an
     # attribute lookup and a bound method per node, a tenth of a replay on small tensors.
-    for cls, fwd, arity, first, second, args, call, needs in program.code:
-        gate = new(cls)
-        gate.needs_input_grad = needs
+    for (fwd, arity, first, second, call), gate in zip(program.code, gates):
         if arity == 2:
             out = fwd(gate, values[first], values[second])
         elif arity == 1:
             out = fwd(gate, values[first])
         else:
-            params, refs = call
+            args, params, refs = call
             if refs is not None:
                 params = _resolve(params, refs, values)
             out = fwd(gate, *[values[i] for i in args], **params)
@@ -237,8 +367,7 @@ def forward(program: Program, values: list, inputs) -> Run:
         if anomaly:
             check_finite(gate, out, "forward")
         put(out)
-        keep(gate)
-    return Run(program, values, gates, inputs)
+    return run
 
 
 def _resolve(params: dict, refs: tuple, values: list) -> dict:
@@ -256,43 +385,50 @@ def _resolve(params: dict, refs: tuple, values: list) -> dict:
 
 def _backward(back, gates, values, grads, anomaly: bool) -> None:
     ndarray = np.ndarray
-    for k, bwd, index, n_inputs, checked, pos, slot, dtype, routes in back:
+    for k, bwd, index, pos, slot, dtype, general in back:
         g = grads[index]
         if g is None:
             continue
-        gate = gates[k]
-        input_grads = bwd(gate, g)
-        if type(input_grads) is not tuple or (checked and len(input_grads) != n_inputs):
-            input_grads = as_grad_tuple(gate, input_grads, n_inputs)
-        if routes is None:  # one input needs a gradient (the common case)
-            dx = input_grads[pos]
-            if dx is None:
-                continue
-            if (
-                type(dx) is not ndarray
-                or dx.dtype is not dtype
-                or (checked and dx.shape != values[slot].shape)
-            ):
-                dx = conform_grad(gate, pos, dx, values[slot])
-            if anomaly:
-                check_finite(gate, dx, "backward")
-            old = grads[slot]
-            grads[slot] = dx if old is None else old + dx
+        if general is not None:
+            gate = gates[k]
+            _backward_general(gate, bwd(gate, g), general, values, grads, anomaly)
             continue
-        for pos, slot, dtype in routes:
-            dx = input_grads[pos]
+        # A built-in gate, one input needing a gradient (the common case). It returns a
+        # tuple with the right shapes (the suite checks every gate); the type and dtype
+        # are checked as the engine checks them.
+        if bwd is None:
+            dx = g  # what its backward would return, without the call
+        else:
+            dx = bwd(gates[k], g)[pos]
             if dx is None:
                 continue
-            if (
-                type(dx) is not ndarray
-                or dx.dtype is not dtype
-                or (checked and dx.shape != values[slot].shape)
-            ):
-                dx = conform_grad(gate, pos, dx, values[slot])
-            if anomaly:
-                check_finite(gate, dx, "backward")
-            old = grads[slot]
-            grads[slot] = dx if old is None else old + dx
+        if type(dx) is not ndarray or dx.dtype is not dtype:
+            dx = conform_grad(gates[k], pos, dx, values[slot])
+        if anomaly:
+            check_finite(gates[k], dx, "backward")
+        old = grads[slot]
+        grads[slot] = dx if old is None else old + dx
+
+
+def _backward_general(gate, input_grads, general, values, grads, anomaly: bool) -> None:
+    """Route the gradients of a gate with several inputs that need one, or a user's."""
+    n_inputs, checked, routes = general
+    if type(input_grads) is not tuple or (checked and len(input_grads) != n_inputs):
+        input_grads = as_grad_tuple(gate, input_grads, n_inputs)
+    for pos, slot, dtype in routes:
+        dx = input_grads[pos]
+        if dx is None:
+            continue
+        if (
+            type(dx) is not np.ndarray
+            or dx.dtype is not dtype
+            or (checked and dx.shape != values[slot].shape)
+        ):
+            dx = conform_grad(gate, pos, dx, values[slot])
+        if anomaly:
+            check_finite(gate, dx, "backward")
+        old = grads[slot]
+        grads[slot] = dx if old is None else old + dx
 
 
 class GraphOutput(Gate):
