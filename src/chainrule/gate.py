@@ -54,6 +54,11 @@ def sum_to(g, shape: tuple[int, ...]):
 
     The one place in chainrule where broadcasting is reversed: a gate whose input of
     shape `shape` was broadcast in forward returns ``sum_to(dx, shape)``.
+
+    >>> import numpy as np
+    >>> from chainrule import sum_to
+    >>> sum_to(np.ones((2, 3)), (1, 3)).tolist(), sum_to(np.ones((2, 3)), (3,)).tolist()
+    ([[2.0, 2.0, 2.0]], [2.0, 2.0, 2.0])
     """
     if g.shape == shape:
         return g
@@ -76,7 +81,26 @@ def _describe(inputs) -> str:
 
 
 class Gate:
-    """Base class of every operation. Subclass it and write `forward` and `backward`."""
+    """Base class of every operation. Subclass it and write `forward` and `backward`.
+
+    `forward` gets arrays and keeps what backward needs with ``self.save(...)``;
+    `backward` gets the upstream gradient and returns one gradient per input (None for
+    an input that needs none); ``MyGate.apply(...)`` runs it on tensors and records it.
+
+    >>> import chainrule as cr
+    >>> class Multiply(cr.Gate):
+    ...     def forward(self, x, y):
+    ...         self.save(x, y)
+    ...         return x * y
+    ...     def backward(self, dz):
+    ...         x, y = self.saved
+    ...         return dz * y, dz * x  # the mul gate switches its inputs
+    >>> x = cr.tensor(3.0, requires_grad=True)
+    >>> y = cr.tensor(-4.0, requires_grad=True)
+    >>> Multiply.apply(x, y).backward()
+    >>> x.grad.item(), y.grad.item()
+    (-4.0, 3.0)
+    """
 
     #: False for a gate whose backward cannot itself be differentiated.
     differentiable = True

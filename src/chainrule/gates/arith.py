@@ -149,17 +149,41 @@ def add(x, y) -> Tensor:
 
 
 def subtract(x, y) -> Tensor:
-    """Elementwise ``x - y`` with broadcasting (also ``x - y``)."""
+    """Elementwise ``x - y`` with broadcasting (also ``x - y``).
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([5.0, 7.0], requires_grad=True)
+    >>> y = cr.tensor(2.0, requires_grad=True)
+    >>> cr.subtract(x, y).sum().backward()
+    >>> x.grad.tolist(), y.grad.item()  # y was broadcast: its gradients add up
+    ([1.0, 1.0], -2.0)
+    """
     return Subtract.apply(x, y)
 
 
 def multiply(x, y) -> Tensor:
-    """Elementwise ``x * y`` with broadcasting (also ``x * y``)."""
+    """Elementwise ``x * y`` with broadcasting (also ``x * y``).
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor(3.0, requires_grad=True)
+    >>> y = cr.tensor(-4.0, requires_grad=True)
+    >>> cr.multiply(x, y).backward()
+    >>> x.grad.item(), y.grad.item()  # the mul gate switches its inputs
+    (-4.0, 3.0)
+    """
     return Multiply.apply(x, y)
 
 
 def divide(x, y) -> Tensor:
-    """Elementwise ``x / y`` with broadcasting (also ``x / y``)."""
+    """Elementwise ``x / y`` with broadcasting (also ``x / y``).
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor(6.0, requires_grad=True)
+    >>> y = cr.tensor(2.0, requires_grad=True)
+    >>> cr.divide(x, y).backward()
+    >>> x.grad.item(), y.grad.item()  # 1 / y and -x / y**2
+    (0.5, -1.5)
+    """
     return Divide.apply(x, y)
 
 
@@ -174,5 +198,13 @@ def power(x, y) -> Tensor:
 
 
 def negative(x) -> Tensor:
-    """Elementwise ``-x``."""
+    """Elementwise ``-x``.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, -2.0], requires_grad=True)
+    >>> y = cr.negative(x)
+    >>> y.sum().backward()
+    >>> y.tolist(), x.grad.tolist()
+    ([-1.0, 2.0], [-1.0, -1.0])
+    """
     return Negative.apply(x)

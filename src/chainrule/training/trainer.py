@@ -23,7 +23,14 @@ from chainrule.training.checkpoint import load_checkpoint, save_checkpoint
 
 @dataclass
 class History:
-    """Per-epoch metrics: lists indexed by epoch (validation entries NaN without a loader)."""
+    """Per-epoch metrics: lists indexed by epoch (validation entries NaN without a loader).
+
+    >>> from chainrule.training import History
+    >>> history = History()
+    >>> history.train_loss.append(0.5)
+    >>> history.as_dict()["train_loss"], len(history)
+    ([0.5], 1)
+    """
 
     train_loss: list[float] = field(default_factory=list)
     train_accuracy: list[float] = field(default_factory=list)
@@ -44,7 +51,12 @@ class History:
 
 
 def accuracy(logits, targets) -> float:
-    """Fraction of rows whose largest logit is the target class."""
+    """Fraction of rows whose largest logit is the target class.
+
+    >>> from chainrule.training import accuracy
+    >>> accuracy([[2.0, 1.0], [0.0, 3.0], [5.0, 4.0]], [0, 1, 1])
+    0.6666666666666666
+    """
     scores = logits.data if hasattr(logits, "data") else np.asarray(logits)
     labels = targets.data if hasattr(targets, "data") else np.asarray(targets)
     return float(np.mean(np.argmax(scores, axis=-1) == labels))
