@@ -11,7 +11,8 @@ import pytest
 
 import chainrule as cr
 from chainrule.errors import DrawError, GraphFreedError
-from chainrule.graph.dot import GRAD_COLOR, VALUE_COLOR, summarize
+from chainrule.graph.dot import GRAD_COLOR, VALUE_COLOR
+from chainrule.graph.labels import summarize
 from chainrule.graph.render import MAX_NODES
 
 SVG_NS = "{http://www.w3.org/2000/svg}"

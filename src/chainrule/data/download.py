@@ -55,6 +55,7 @@ from pathlib import Path, PurePosixPath
 from typing import TextIO
 
 from chainrule._version import __version__
+from chainrule.data.progress import Log, size_text
 from chainrule.io import fsync
 
 CHUNK = 1 << 16  # the most bytes taken per read
@@ -181,7 +182,7 @@ def download_dataset(
     if directory.exists() and not directory.is_dir():
         raise NotADirectoryError(f"download_dataset: {str(directory)!r} is not a directory")
     directory.mkdir(parents=True, exist_ok=True)
-    log = _Log(source.name, sys.stderr if stream is None else stream, progress)
+    log = Log(source.name, sys.stderr if stream is None else stream, progress)
     for remote in source.files:
         _fetch(source, remote, directory, timeout, log)
         if remote.extract is not None:
@@ -217,7 +218,7 @@ def _source(dataset: str | Source, mirrors: Sequence[str] | None) -> Source:
 # ----- one file: skip, transfer (resuming), verify, rename -----
 
 
-def _fetch(source: Source, remote: RemoteFile, directory: Path, timeout: float, log: _Log) -> None:
+def _fetch(source: Source, remote: RemoteFile, directory: Path, timeout: float, log: Log) -> None:
     path = directory / remote.name
     if path.is_file():
         actual = md5sum(path)
@@ -260,7 +261,7 @@ class _Unreachable(Exception):
     """This URL gave nothing (no connection, an HTTP error): the next mirror may."""
 
 
-def _transfer(url: str, part: Path, timeout: float, log: _Log) -> None:
+def _transfer(url: str, part: Path, timeout: float, log: Log) -> None:
     """Append the rest of `url` to `part`, or write it all when the server will not resume."""
     import http.client  # the HTTP stack is imported only by a download
     import urllib.error
@@ -277,7 +278,7 @@ def _transfer(url: str, part: Path, timeout: float, log: _Log) -> None:
     except urllib.error.HTTPError as error:
         error.close()
         if error.code == 416 and offset:  # nothing left after `offset`: verify the part
-            log.say(f"{part.name} already holds the whole file ({_size(offset)})")
+            log.say(f"{part.name} already holds the whole file ({size_text(offset)})")
             return
         raise _Unreachable(f"HTTP {error.code} {error.reason}") from None
     except (OSError, http.client.HTTPException) as error:
@@ -289,8 +290,14 @@ def _transfer(url: str, part: Path, timeout: float, log: _Log) -> None:
         length = response.headers.get("Content-Length")
         expected = int(length) if length is not None and length.isdigit() else None
         total = None if expected is None else offset + expected
-        size = "" if total is None else f" of {_size(total)}" if offset else f" ({_size(total)})"
-        start = f"resuming {url} at {_size(offset)}" if offset else f"downloading {url}"
+        size = (
+            ""
+            if total is None
+            else f" of {size_text(total)}"
+            if offset
+            else f" ({size_text(total)})"
+        )
+        start = f"resuming {url} at {size_text(offset)}" if offset else f"downloading {url}"
         log.say(start + size)
         received = 0
         with (
@@ -309,8 +316,8 @@ def _transfer(url: str, part: Path, timeout: float, log: _Log) -> None:
                 stopped = None if expected is None or received >= expected else "ended early"
     if stopped is not None:
         raise IncompleteDownloadError(
-            f"download {log.name}: {url} {stopped} after {_size(offset + received)}"
-            + ("" if total is None else f" of {_size(total)}")
+            f"download {log.name}: {url} {stopped} after {size_text(offset + received)}"
+            + ("" if total is None else f" of {size_text(total)}")
             + f"; what arrived is kept in {str(part)!r}: run the same command again to resume"
         )
 
@@ -339,7 +346,7 @@ def md5sum(path: str | os.PathLike) -> str:
 # ----- extracting an archive's folder -----
 
 
-def _extract(archive: Path, directory: Path, folder: str, log: _Log) -> None:
+def _extract(archive: Path, directory: Path, folder: str, log: Log) -> None:
     """Extract the regular files of `folder` in `archive` into ``directory/folder``, atomically."""
     import shutil
     import tempfile
@@ -359,7 +366,7 @@ def _extract(archive: Path, directory: Path, folder: str, log: _Log) -> None:
     log.say(f"extracted {count} files into {folder}/")
 
 
-def _copy_folder(archive: Path, folder: str, destination: Path, log: _Log) -> int:
+def _copy_folder(archive: Path, folder: str, destination: Path, log: Log) -> int:
     """Copy the files directly inside `folder` of a ``.tar.gz`` to `destination`; how many."""
     import shutil
     import tarfile
@@ -384,60 +391,3 @@ def _copy_folder(archive: Path, folder: str, destination: Path, log: _Log) -> in
             f"download {log.name}: {str(archive)!r} holds no files in a folder {folder}/"
         )
     return count
-
-
-# ----- what the user sees -----
-
-
-def _size(n: int) -> str:
-    return f"{n:,} bytes" if n < 1_000_000 else f"{n / 1e6:.1f} MB"
-
-
-class _Log:
-    """Lines about each file, prefixed with the dataset's name, and the progress display."""
-
-    def __init__(self, name: str, stream: TextIO, progress: bool):
-        self.name, self.stream, self.show_progress = name, stream, progress
-
-    def say(self, line: str) -> None:
-        print(f"{self.name}: {line}", file=self.stream, flush=True)
-
-    def progress(self, label: str, total: int | None, initial: int):
-        if self.show_progress and self.stream.isatty():
-            from tqdm import tqdm
-
-            return tqdm(
-                total=total,
-                initial=initial,
-                desc=label,
-                unit="B",
-                unit_scale=True,
-                leave=False,
-                file=self.stream,
-            )
-        return _QuarterLines(self if self.show_progress else None, label, total, initial)
-
-
-class _QuarterLines:
-    """Progress as plain lines: one when a file passes 25%, 50% or 75% (for logs, not TTYs)."""
-
-    def __init__(self, log: _Log | None, label: str, total: int | None, initial: int):
-        self.log, self.label, self.total, self.done = log, label, total, initial
-        self.quarter = self._quarter()
-
-    def _quarter(self) -> int:
-        return 4 * self.done // self.total if self.total else 0
-
-    def update(self, n: int) -> None:
-        self.done += n
-        quarter = self._quarter()
-        if quarter > self.quarter:
-            self.quarter = quarter
-            if self.log is not None and quarter < 4:  # the end has its own line
-                self.log.say(f"{self.label}: {25 * quarter}% ({_size(self.done)})")
-
-    def __enter__(self) -> _QuarterLines:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        return None

@@ -18,7 +18,7 @@ from chainrule.explorer.encoding import MAX_EMBEDDED, encode
 from chainrule.explorer.layout import Picture
 from chainrule.explorer.rules import PATTERNS, formula
 from chainrule.explorer.steps import Part, Row, Step, Walkthrough
-from chainrule.graph.dot import op_label
+from chainrule.graph.labels import op_label
 
 _DOT_NAME = re.compile(r"(n|s|b|out)(\d+)")  # the names DotWriter gives what it draws
 
