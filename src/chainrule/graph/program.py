@@ -231,6 +231,8 @@ class _GateSet:
     on every run all the same: nothing promises that its forward does. On hand-back the
     gates' ``saved`` is reset, so that what they kept does not outlive the run, as in
     eager mode; other attributes (shapes, a mask) are replaced by the next forward.
+    Like the graph's record of its last step, this assumes one forward at a time: a
+    Graph is not for several threads at once.
     """
 
     __slots__ = ("kinds", "gates", "fresh", "reused", "holder")
