@@ -1,55 +1,12 @@
-"""The expression language of ``chainrule graph``: arithmetic over named tensors, parsed safely.
-
-    >>> from chainrule.expression import parse
-    >>> f = parse("(x + y) * z")
-    >>> f.variables
-    ('x', 'y', 'z')
-    >>> f.evaluate({"x": -2, "y": 5, "z": -4}).item()
-    -12.0
-
-`parse` turns a string into a checked `Expression`; `Expression.graph` captures it as a
-`chainrule.Graph` on float64 inputs; `parse_value` and `parse_assignments` read the
-``x=-2``, ``x=1,2,3``, ``W=[[1,2],[3,4]]`` values of the command line.
-
-Decisions
----------
-- Safety: the text goes through Python's parser only (``ast.parse(text, mode="eval")``),
-  and the syntax tree is checked against a whitelist and rebuilt as a tree of our own
-  (`Number`, `Variable`, `Apply`). Nothing ever runs it as Python (no ``eval``, ``exec``):
-  evaluation walks our tree and calls the chainrule functions of `FUNCTIONS`, a fixed
-  table. Anything else is an `ExpressionError` that quotes the piece and its column.
-- Allowed: number literals, variable names, unary ``-`` ``+``, binary ``+ - * / ** @``,
-  parentheses, and calls of the names in `FUNCTIONS` with positional arguments. Refused:
-  attributes, indexing, comparisons (their result has no gradient), ``and``/``or``/``not``,
-  conditional expressions, lambdas, comprehensions, lists, strings, ``True``/``None``,
-  keyword and starred arguments, unknown functions.
-- Numbers are float64, inputs and constants alike, so the lecture's numbers print as the
-  lecture prints them. A literal that does not fit float64 (``1e999``) is refused;
-  arithmetic that overflows gives inf, as IEEE says: ``9**9**9**9`` is inf at once, since
-  every power is taken in float64, never on Python's unbounded ints.
-- The graph is the expression as written: ``x * (2 + 3)`` has an Add gate on two constants.
-  Only a sign in front of a literal folds into it (``x * -1`` multiplies by the number -1).
-  Each literal is its own constant tensor, named by its value (the graph labels it so).
-- Variable names are ASCII: a letter, then letters, digits or ``_``; not a function name
-  and not a Python keyword. Variables are ordered by first use in the text.
-- ``max`` and ``min`` with two arguments are elementwise (the lecture's max gate, which
-  routes); with one they reduce to the largest or smallest element. ``dot`` is ``matmul``
-  (``@``): the inner product of two vectors, the matrix product of matrices. The
-  parameters of ``leaky_relu``, ``elu`` and ``clip`` must be number literals.
-- Errors name the part of the text: a shape error while evaluating says which operation
-  (and the column its part starts at) failed. Surrounding spaces are dropped first, and
-  columns (1-based, in characters) count in what is left.
-- Limits, so that hostile input fails fast: 2,000 characters, one line, 100 levels of
-  nesting, 32 levels of brackets in a value.
-"""
+"""The expression language's grammar, checked tree and evaluation (see the package's
+docstring for the decisions)."""
 
 from __future__ import annotations
 
 import ast
-import keyword
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,6 +22,9 @@ _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
 class ExpressionError(ValueError):
     """An expression or a value that the language does not allow, or that does not parse."""
+
+
+ExpressionError.__module__ = "chainrule.expression"  # where users import it from
 
 
 @dataclass(frozen=True)
@@ -440,73 +400,3 @@ def _number(node: ast.Constant, text: str, what: str, column: int) -> float:
 
 def _quote(text: str) -> str:
     return repr(text if len(text) <= 60 else text[:57] + "...")
-
-
-# ----- values of variables -----
-
-
-def parse_value(text: str) -> np.ndarray:
-    """A float64 array from a number, a comma-separated vector or nested lists.
-
-    Read with the same parser, allowing only numbers (with a sign) in lists or tuples.
-
-    >>> parse_value("-2"), parse_value("1,2,3"), parse_value("[[1, 2], [3, 4]]").shape
-    (array(-2.), array([1., 2., 3.]), (2, 2))
-    """
-    text, body = _syntax_tree(text, "value")
-    return np.array(_literal(body, text, 0), dtype=np.float64)
-
-
-def _literal(node: ast.expr, text: str, depth: int):
-    column = _column(text, node)
-    if isinstance(node, ast.Constant):
-        return _number(node, text, "value", column)
-    signed = isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd))
-    if signed and isinstance(node.operand, ast.Constant):
-        value = _number(node.operand, text, "value", column)
-        return -value if isinstance(node.op, ast.USub) else value
-    if isinstance(node, (ast.List, ast.Tuple)):
-        if depth == MAX_VALUE_DEPTH:
-            raise ExpressionError(
-                f"value {_quote(text)}: lists nested more than {MAX_VALUE_DEPTH} deep"
-            )
-        items = [_literal(item, text, depth + 1) for item in node.elts]
-        if not items:
-            raise ExpressionError(f"value {_quote(text)}: an empty list at column {column}")
-        shapes = {np.shape(item) for item in items}
-        if len(shapes) > 1:
-            raise ExpressionError(
-                f"value {_quote(text)}: the list at column {column} mixes items of shapes "
-                f"{', '.join(map(str, sorted(shapes)))}; rows must all have the same length"
-            )
-        return items
-    piece = ast.get_source_segment(text, node)
-    raise ExpressionError(
-        f"value {_quote(text)}: {piece!r} at column {column} is not allowed; a value is a "
-        "number, a comma-separated vector (1,2,3) or nested lists ([[1, 2], [3, 4]])"
-    )
-
-
-def parse_assignments(items: Sequence[str]) -> dict[str, np.ndarray]:
-    """``NAME=VALUE`` strings (as typed after the expression) as a dict of float64 arrays.
-
-    >>> parse_assignments(["x=-2", "v=1,2"])
-    {'x': array(-2.), 'v': array([1., 2.])}
-    """
-    values: dict[str, np.ndarray] = {}
-    for item in items:
-        name, equals, value = item.partition("=")
-        name = name.strip()
-        if not equals:
-            raise ExpressionError(f"variable {item!r}: expected NAME=VALUE, as in x=-2")
-        if not _NAME.match(name) or keyword.iskeyword(name):
-            raise ExpressionError(
-                f"variable {item!r}: {name!r} is not a variable name (a letter, then letters, "
-                "digits or _; not a Python keyword)"
-            )
-        if name in FUNCTIONS:
-            raise ExpressionError(f"variable {item!r}: {name} is a function, not a variable")
-        if name in values:
-            raise ExpressionError(f"variable {item!r}: {name} was given twice")
-        values[name] = parse_value(value)
-    return values
