@@ -19,7 +19,7 @@ What replay saves over eager mode, per node (benchmarks/chain.py measures it):
 
 - no Tensor, no graph recording, no heap of gates: the order is the program's;
 - the gate instances are made once per program and lent to one run at a time
-  (`_GateSet`), instead of a thousand made and dropped per step;
+  (`chainrule.graph.gateset`), instead of a thousand made and dropped per step;
 - what is known when compiling is not checked again: which inputs need a gradient, the
   shapes of the built-in gates' gradients (the suite checks every gate), and whether an
   add gate's input has the output's shape, where its backward would hand the upstream
@@ -30,7 +30,6 @@ What replay saves over eager mode, per node (benchmarks/chain.py measures it):
 
 from __future__ import annotations
 
-import weakref
 from types import FunctionType
 
 import numpy as np
@@ -38,6 +37,7 @@ import numpy as np
 from chainrule.engine import accumulate_leaf, as_grad_tuple, conform_grad
 from chainrule.errors import GraphFreedError
 from chainrule.gate import Gate, check_finite
+from chainrule.graph.gateset import GateSet
 from chainrule.graph.records import CONSTANT, NODE, PARAMETER, Capture
 from chainrule.mode import STATE
 from chainrule.tensor import Tensor
@@ -106,7 +106,7 @@ class Program:
                 self.code.append((forward, 0, first, second, (args, node.params or {}, refs)))
             else:
                 self.code.append((forward, len(args), first, second, None))
-        self._gates = _GateSet(nodes)
+        self._gates = GateSet(nodes)
 
         # Per node a gradient can reach, latest first: (node, its backward, output slot,
         # then the one input that needs a gradient: position, slot, dtype; then None) for
@@ -211,79 +211,6 @@ def _live_nodes(capture: Capture) -> tuple[list, set]:
                 live.add(id(slot))
     kept.reverse()
     return kept, live
-
-
-class _GateSet:
-    """The gate instances of a program's nodes, made once and lent to one run at a time.
-
-    A gate instance is where a forward keeps what its backward needs, so each run needs
-    its own; but making a thousand instances (and dropping them after the backward) is
-    about a tenth of a replay's time on small tensors. Successive steps (forward, backward,
-    forward...) never need two sets at once, so the program keeps one and lends it: a
-    forward takes it when no other run holds it, and a run hands it back when its
-    backward frees it (as `Run.free`) or when the run is dropped. A forward that finds
-    it held (the previous step kept with ``retain_graph``, or not backpropagated yet and
-    still alive) makes fresh gates instead, as eager mode does every time.
-
-    Reuse is safe because a built-in gate's forward sets everything its backward reads
-    (tests/graph checks every gate case replayed twice, bitwise against eager mode). A
-    user's gate (``checked``: defined outside `chainrule.gates`) gets a fresh instance
-    on every run all the same: nothing promises that its forward does. On hand-back the
-    gates' ``saved`` is reset, so that what they kept does not outlive the run, as in
-    eager mode; other attributes (shapes, a mask) are replaced by the next forward.
-    Like the graph's record of its last step, this assumes one forward at a time: a
-    Graph is not for several threads at once.
-    """
-
-    __slots__ = ("kinds", "gates", "fresh", "reused", "holder")
-
-    def __init__(self, nodes) -> None:
-        shared: dict[tuple, tuple] = {}  # one needs_input_grad tuple per value: less memory
-        self.kinds = tuple(
-            (node.gate, shared.setdefault(node.needs_input_grad, node.needs_input_grad))
-            for node in nodes
-        )
-        self.gates = self.make()
-        self.fresh = tuple(k for k, (cls, _) in enumerate(self.kinds) if cls.checked)
-        self.reused = tuple(g for g, (cls, _) in zip(self.gates, self.kinds) if not cls.checked)
-        self.holder = None  # a weak reference to the run that holds `gates`
-
-    def make(self) -> list:
-        """A new gate instance per node, as `Gate.apply` makes them."""
-        gates = []
-        for cls, needs in self.kinds:
-            gate = _new(cls)
-            gate.needs_input_grad = needs
-            gates.append(gate)
-        return gates
-
-    def lend(self, run: Run) -> list:
-        """The gates for `run`: the program's own list when no other run holds it."""
-        if self.holder is not None:
-            return self.make()
-        self.holder = weakref.ref(run, self._dropped)
-        gates = self.gates
-        for k in self.fresh:
-            cls, needs = self.kinds[k]
-            gates[k] = gate = _new(cls)
-            gate.needs_input_grad = needs
-        return gates
-
-    def give_back(self, run: Run) -> None:
-        """`run` no longer needs its gates: if they are the program's, they are free."""
-        if self.holder is not None and self.holder() is run:
-            self._release()
-
-    def _dropped(self, ref) -> None:
-        if self.holder is ref:  # the run holding the gates was garbage-collected
-            self._release()
-
-    def _release(self) -> None:
-        self.holder = None
-        for gate in self.reused:
-            gate.saved = ()  # the class default: nothing saved
-        for k in self.fresh:
-            self.gates[k] = None  # a user's gate is made anew for each run
 
 
 class Run:
