@@ -36,7 +36,7 @@ import sys
 from functools import partial
 
 import numpy as np
-from common import Row, check_same, median_seconds, optional, print_table, ratio
+from common import Row, optional, print_table, rows_against_chainrule, time_training_steps
 from numpy.lib.stride_tricks import sliding_window_view
 
 import chainrule as cr
@@ -227,31 +227,12 @@ def measure_peaks(names) -> dict[str, float]:
 def run(quick: bool) -> list[Row]:
     x, y, weights = inputs()
     found = makers()
-    # Same work: one step from the same weights gives the same loss and new weights.
-    first = {name: make(x, y, weights)() for name, make in found.items()}
-    for name, result in first.items():
-        check_same(f"{NAME}: {name}", first["chainrule"], result, rtol=1e-4, atol=1e-5)
-
-    steps = {name: make(x, y, weights) for name, make in found.items()}
-    repeats = 5 if quick else 100
-    # As in the MLP workload: PyTorch's OpenMP threads keep spinning after each of its
-    # steps and would steal OpenBLAS's cores, so PyTorch is timed on its own, after.
-    torch_steps = {name: steps.pop(name) for name in list(steps) if name.startswith("torch")}
-    seconds = median_seconds(steps, repeats, warmup=3)
-    if torch_steps:
-        seconds.update(median_seconds(torch_steps, repeats, warmup=3))
-    ours = seconds["chainrule"]
+    seconds = time_training_steps(NAME, found, x, y, weights, quick, atol=1e-5)
     workload = f"{NAME}: SGD step conv-pool x2 + linear, batch {BATCH}, f32"
-    rows = []
-    for name, t in seconds.items():
-        note = "" if name == "chainrule" else ratio("chainrule", ours, name.split()[0], t)
-        rows.append(Row(workload, name, t * 1e3, "ms", note))
+    rows = rows_against_chainrule(workload, {k: t * 1e3 for k, t in seconds.items()}, "ms")
     if sys.platform.startswith("linux"):
         peaks = measure_peaks(found)
-        ours = peaks["chainrule"]
-        for name, mib in peaks.items():
-            note = "" if name == "chainrule" else ratio("chainrule", ours, name.split()[0], mib)
-            rows.append(Row(f"{NAME}: peak memory of one step", name, mib, "MiB", note))
+        rows += rows_against_chainrule(f"{NAME}: peak memory of one step", peaks, "MiB")
     return rows
 
 

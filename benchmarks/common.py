@@ -61,6 +61,39 @@ class Row:
     note: str = ""  # e.g. "chainrule / numpy = 3.1x"
 
 
+def time_training_steps(
+    name: str, makers: dict, x, y, weights, quick: bool, atol: float
+) -> dict[str, float]:
+    """Median seconds of one training step per library, after checking that one step
+    from the same weights gives every library the same loss and new weights.
+
+    `makers` maps a library's name to ``make(x, y, weights) -> step``. NumPy and
+    chainrule share OpenBLAS's threads and are interleaved; PyTorch's OpenMP threads keep
+    spinning after each of its steps and would steal OpenBLAS's cores, so PyTorch is
+    timed after them, on its own.
+    """
+    first = {lib: make(x, y, weights)() for lib, make in makers.items()}
+    for lib, result in first.items():
+        check_same(f"{name}: {lib}", first["chainrule"], result, rtol=1e-4, atol=atol)
+    steps = {lib: make(x, y, weights) for lib, make in makers.items()}
+    repeats = 5 if quick else 100
+    torch_steps = {lib: steps.pop(lib) for lib in list(steps) if lib.startswith("torch")}
+    seconds = median_seconds(steps, repeats, warmup=3)
+    if torch_steps:
+        seconds.update(median_seconds(torch_steps, repeats, warmup=3))
+    return seconds
+
+
+def rows_against_chainrule(workload: str, values: dict[str, float], unit: str) -> list[Row]:
+    """One row per library, each with its ratio to chainrule's value."""
+    ours = values["chainrule"]
+    rows = []
+    for lib, value in values.items():
+        note = "" if lib == "chainrule" else ratio("chainrule", ours, lib.split()[0], value)
+        rows.append(Row(workload, lib, value, unit, note))
+    return rows
+
+
 def ratio(numerator: str, a: float, denominator: str, b: float) -> str:
     return f"{numerator} / {denominator} = {a / b:.2f}x"
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
-from common import Row, check_same, median_seconds, optional, ratio
+from common import Row, optional, rows_against_chainrule, time_training_steps
 
 import chainrule as cr
 from chainrule import nn, optim
@@ -107,24 +107,7 @@ def run(quick: bool) -> list[Row]:
     if (torch := optional("torch")) is not None:
         makers[f"torch {torch.__version__} eager"] = partial(make_torch, torch)
 
-    # Same work: one step from the same weights gives the same loss and new weights.
-    first = {name: make(x, y, weights)() for name, make in makers.items()}
-    for name, result in first.items():
-        check_same(f"{NAME}: {name}", first["chainrule"], result, rtol=1e-4, atol=1e-6)
-
-    steps = {name: make(x, y, weights) for name, make in makers.items()}
-    repeats = 5 if quick else 100
-    # NumPy and chainrule share OpenBLAS's threads and are interleaved; PyTorch's OpenMP
-    # threads keep spinning after each of its steps and would steal both cores from
-    # OpenBLAS, so PyTorch is timed after them, on its own.
-    torch_steps = {name: steps.pop(name) for name in list(steps) if name.startswith("torch")}
-    seconds = median_seconds(steps, repeats, warmup=3)
-    if torch_steps:
-        seconds.update(median_seconds(torch_steps, repeats, warmup=3))
-    ours = seconds["chainrule"]
+    seconds = time_training_steps(NAME, makers, x, y, weights, quick, atol=1e-6)
     workload = f"{NAME}: SGD step 784-256-256-10, batch {BATCH}, f32"
-    rows = []
-    for name, t in seconds.items():
-        note = "" if name == "chainrule" else ratio("chainrule", ours, name.split()[0], t)
-        rows.append(Row(workload, name, t * 1e3, "ms", note))
+    rows = rows_against_chainrule(workload, {k: t * 1e3 for k, t in seconds.items()}, "ms")
     return rows
