@@ -8,12 +8,12 @@ branched, and popped as soon as the gate that needs them has run.
 
 from __future__ import annotations
 
-from heapq import heappop, heappush
+from heapq import heappop, heappush, heapreplace
 
 import numpy as np
 
 from chainrule.errors import GateError, GraphFreedError
-from chainrule.gate import check_finite
+from chainrule.gate import Gate, check_finite
 from chainrule.mode import STATE, enable_grad, no_grad
 from chainrule.tensor import Tensor
 
@@ -120,30 +120,44 @@ def _walk(roots, targets, retain_graph: bool, create_graph: bool) -> dict:
     Returns ``{id(tensor): (tensor, grad)}`` for the leaves reached (``targets is
     None``) or for the `targets`, whose gates the walk then does not go behind.
     Gradients in flight are keyed by the gate that made the tensor (gates hash by
-    identity; tensors are never used as keys).
+    identity; tensors are never used as keys): a gate's inputs are those gates
+    (`Gate.inputs`), and leaves.
     """
-    stop = {id(t) for t in targets} if targets is not None else set()
-    # Under create_graph a gate's backward needs the tensor it made (see saved_tensors).
-    outputs: dict | None = {} if create_graph else None
+    stop_leaves: set[int] = set()
+    stop_gates: dict = {}  # the gate of a computed target -> the target
+    for t in targets or ():
+        if t._gate is None:
+            stop_leaves.add(id(t))
+        else:
+            stop_gates[t._gate] = t
     grads: dict = {}
     found: dict[int, tuple] = {}
     heap: list = []
     for root, g in roots:  # the roots are sent their gradients as the edges below are
         gate = root._gate
-        if gate is None or id(root) in stop:
+        if gate is None or gate in stop_gates:
             _add(found, root, g)
         elif gate in grads:
             grads[gate] = grads[gate] + g
         else:
             grads[gate] = g
             heappush(heap, (-gate.seq, gate))
-            if outputs is not None:
-                outputs[gate] = root
     anomaly = STATE.anomaly
+    ndarray = np.ndarray
+    # The latest gate found since the last pop, held outside the heap: in a chain it is
+    # always the next one, and the heap is then never touched.
+    upcoming = None
 
     with enable_grad() if create_graph else no_grad():
-        while heap:
-            gate = heappop(heap)[1]
+        while True:
+            if upcoming is not None:
+                gate, upcoming = upcoming, None
+                if heap and heap[0][0] < -gate.seq:  # a later gate is waiting: it goes first
+                    gate = heapreplace(heap, (-gate.seq, gate))[1]
+            elif heap:
+                gate = heappop(heap)[1]
+            else:
+                break
             g = grads.pop(gate)
             inputs = gate.inputs
             if gate.saved is _FREED:
@@ -155,7 +169,7 @@ def _walk(roots, targets, retain_graph: bool, create_graph: bool) -> dict:
             if gate._retained is not None:
                 _retain(gate, g)
             if create_graph:
-                input_grads = _backward_graph(gate, g, outputs[gate])
+                input_grads = _backward_graph(gate, g)
             else:
                 input_grads = gate.backward(g)
             if type(input_grads) is not tuple or len(input_grads) != len(inputs):
@@ -165,31 +179,48 @@ def _walk(roots, targets, retain_graph: bool, create_graph: bool) -> dict:
                 # backward must not keep every activation of the step alive with it.
                 gate.saved = _FREED
                 gate.inputs = ()
+                gate.params = None
             checked = gate.checked
             for x, dx, need in zip(inputs, input_grads, gate.needs_input_grad):
                 if not need or dx is None:
                     continue
-                data = x.data
+                if isinstance(x, Tensor):  # a leaf
+                    data = x.data
+                    if (
+                        type(dx) is not ndarray
+                        or dx.dtype is not data.dtype
+                        or (checked and dx.shape != data.shape)
+                    ):
+                        dx = conform_grad(gate, _position(inputs, x), dx, data, create_graph)
+                    if anomaly:
+                        check_finite(gate, dx, "backward")
+                    _add(found, x, dx)
+                    continue
+                # x is the gate that made this input
                 if (
-                    type(dx) is not np.ndarray
-                    or dx.dtype is not data.dtype
-                    or (checked and dx.shape != data.shape)
+                    type(dx) is not ndarray
+                    or dx.dtype is not x.out_dtype
+                    or (checked and dx.shape != x.out_shape)
                 ):
-                    i = next(k for k, other in enumerate(inputs) if other is x)
-                    dx = conform_grad(gate, i, dx, data, create_graph)
+                    dx = conform_grad(gate, _position(inputs, x), dx, x, create_graph)
                 if anomaly:
                     check_finite(gate, dx, "backward")
-                parent = x._gate
-                if parent is None or (stop and id(x) in stop):
-                    _add(found, x, dx)
-                elif parent in grads:
-                    grads[parent] = grads[parent] + dx
+                if x in grads:
+                    grads[x] = grads[x] + dx
+                elif stop_gates and x in stop_gates:
+                    _add(found, stop_gates[x], dx)
                 else:
-                    grads[parent] = dx
-                    heappush(heap, (-parent.seq, parent))
-                    if outputs is not None:
-                        outputs[parent] = x
+                    grads[x] = dx
+                    if upcoming is None:
+                        upcoming = x
+                    else:
+                        heappush(heap, (-x.seq, x))
     return found
+
+
+def _position(inputs: tuple, x) -> int:
+    """Which input `x` is (for messages; the first, when it is more than one)."""
+    return next(k for k, other in enumerate(inputs) if other is x)
 
 
 def _retain(gate, g) -> None:
@@ -199,10 +230,10 @@ def _retain(gate, g) -> None:
         tensor.grad = g if isinstance(g, Tensor) else Tensor._make(np.array(g))
 
 
-def _backward_graph(gate, g, output: Tensor):
+def _backward_graph(gate, g):
     """``gate.backward(g)`` on Tensors, so that the backward pass is recorded too."""
     arrays = gate.saved
-    gate.saved = gate.saved_tensors(output)
+    gate.saved = gate.saved_tensors()
     try:
         return gate.backward(g)
     finally:
@@ -225,13 +256,18 @@ def as_grad_tuple(gate, input_grads, n: int) -> tuple:
     return input_grads
 
 
-def conform_grad(gate, i: int, dx, like: np.ndarray, create_graph: bool = False):
-    """Input `i`'s gradient brought to the type and dtype of its value `like`, or a
-    `GateError` if its shape is wrong (also used by `Graph` replay)."""
+def conform_grad(gate, i: int, dx, like, create_graph: bool = False):
+    """Input `i`'s gradient brought to the type and dtype of its value `like` (an array,
+    or the gate that made it), or a `GateError` if its shape is wrong (also used by
+    `Graph` replay)."""
     name = type(gate).__name__
+    if isinstance(like, Gate):
+        shape, dtype = like.out_shape, like.out_dtype
+    else:
+        shape, dtype = like.shape, like.dtype
     if create_graph:
         if not isinstance(dx, Tensor):
-            dx = Tensor._make(np.asarray(dx, dtype=like.dtype))
+            dx = Tensor._make(np.asarray(dx, dtype=dtype))
     elif isinstance(dx, Tensor):
         dx = dx.data
     elif not isinstance(dx, np.ndarray):
@@ -243,12 +279,12 @@ def conform_grad(gate, i: int, dx, like: np.ndarray, create_graph: bool = False)
             ) from None
     if dx.dtype.kind not in "fiub":
         raise GateError(f"{name}.backward returned a {dx.dtype} gradient for input {i}")
-    if dx.shape != like.shape:
+    if dx.shape != shape:
         raise GateError(
             f"{name}.backward returned a gradient of shape {tuple(dx.shape)} for input {i} "
-            f"of shape {like.shape}"
+            f"of shape {shape}"
         )
-    return dx.astype(like.dtype) if dx.dtype != like.dtype else dx
+    return dx.astype(dtype) if dx.dtype != dtype else dx
 
 
 def _add(found: dict, x: Tensor, g) -> None:

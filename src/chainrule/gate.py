@@ -111,9 +111,15 @@ class Gate:
     #: `chainrule.Graph` then hands ``g`` on to it without calling backward; the test
     #: suite checks each claim (tests/graph/test_graph_replay.py).
     passes_gradient: tuple[bool, ...] = ()
+    #: The edges of a recorded gate, one per input: the gate that made a computed input
+    #: (as PyTorch's ``next_functions``), the tensor itself for a leaf, the value of a
+    #: constant; () once a backward freed the gate. Set with `seq`, `out_dtype`,
+    #: `out_shape` and `out_id` (the output's dtype, shape and ``id``) by `apply`.
+    inputs: tuple = ()
     # Defaults set per instance only when needed (keeps `apply` cheap).
     _retained = None  # weakref to the output tensor, when it called retain_grad()
     _created_at = None  # the stack where the gate was applied, under detect_anomaly
+    params = None  # the keyword arguments of forward, when it was recorded with any
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -143,17 +149,23 @@ class Gate:
             return TRACE(cls, inputs, params)
         arrays = []
         needs = []
+        edges = []
         has_tensor = False
         for x in inputs:
             if isinstance(x, Tensor):
                 arrays.append(x.data)
                 needs.append(x.requires_grad)
+                # The edge to a computed input is the gate that made it, not the tensor:
+                # a tensor the caller dropped frees its array unless a gate saved it.
+                producer = x._gate
+                edges.append(x if producer is None else producer)
                 has_tensor = True
             else:
                 if not isinstance(x, _RAW_CONSTANTS):
                     x = _convert(cls, x)
                 arrays.append(x)
                 needs.append(False)
+                edges.append(x)
         if not has_tensor:
             # A gate called on plain Python data follows the tensor dtype policy.
             arrays = [as_array(x) if isinstance(x, (int, float)) else x for x in arrays]
@@ -183,9 +195,17 @@ class Gate:
         result.data = out
         result.grad = None
         result.name = None
-        if True in needs and STATE.grad_enabled and out.dtype.kind == "f":
-            gate.inputs = inputs
+        dtype = out.dtype
+        if True in needs and STATE.grad_enabled and dtype.kind == "f":
+            gate.inputs = tuple(edges)
             gate.seq = next(_sequence)  # creation order: the engine's topological order
+            # What consumers need of the output once the tensor may be gone: its dtype
+            # and shape (to check gradients) and its identity (to find it in `saved`).
+            gate.out_dtype = dtype
+            gate.out_shape = out.shape
+            gate.out_id = id(out)
+            if params:
+                gate.params = params
             result.requires_grad = True
             result._gate = gate
         else:  # nothing to record: the gate is dropped with its saved values
@@ -195,12 +215,13 @@ class Gate:
 
     # ----- used by the engine -----
 
-    def saved_tensors(self, output: Tensor) -> tuple:
+    def saved_tensors(self) -> tuple:
         """``self.saved`` with each array replaced by the Tensor it came from.
 
-        Used under ``create_graph``: inputs and the `output` (the tensor this gate
-        made, which the engine knows from the edge it walked) map back to their
-        Tensors; raw constants and integer/bool arrays stay as they are.
+        Used under ``create_graph``: the arrays of inputs and of this gate's output map
+        back to Tensors of the graph (a leaf input to itself; a computed input, or the
+        output, to a Tensor of the gate that made it); raw constants and integer/bool
+        arrays stay as they are.
         """
         name = type(self).__name__
         if not self.differentiable:
@@ -208,18 +229,24 @@ class Gate:
         resolved = []
         for value in self.saved:
             if isinstance(value, (np.ndarray, np.generic)):
-                value = self._source_of(value, output)
+                value = self._source_of(value)
             resolved.append(value)
         return tuple(resolved)
 
-    def _source_of(self, array, output):
+    def _source_of(self, array):
+        # Identities are sound here: a saved array is alive, and an input's array was
+        # alive from the moment its gate made it until this gate saved it.
+        key = id(array)
         for x in self.inputs:
             if x is array:
                 return array
-            if isinstance(x, Tensor) and x.data is array:
-                return x
-        if output is not None and output.data is array:
-            return output
+            if isinstance(x, Tensor):
+                if x.data is array:
+                    return x
+            elif isinstance(x, Gate) and x.out_id == key:
+                return Tensor._make(array, x)
+        if key == self.out_id:
+            return Tensor._make(array, self)
         if array.dtype.kind in "biu":
             return array
         raise HigherOrderError(

@@ -41,13 +41,14 @@ def test_from_tensor_replays_gates_without_keyword_arguments():
         graph.forward(leaf([1.0, 1.0]), leaf(2.0), leaf(3.0))
 
 
-def test_from_tensor_refuses_to_replay_gates_with_keyword_arguments():
-    x = leaf([1.0, 2.0])
-    graph = cr.Graph.from_tensor((x * x).sum())
-    assert graph.nodes[1].params is None  # Sum's axis and keepdims are not kept by the gate
+def test_from_tensor_replays_gates_with_keyword_arguments():
+    x = leaf([[1.0, 2.0], [3.0, -1.0]])
+    graph = cr.Graph.from_tensor((x * x).sum(axis=0).sum())
+    assert graph.nodes[1].params == {"axis": 0, "keepdims": False}  # kept by the gate
     assert_same(graph.backward()[0].data, 2 * x.data)
-    with pytest.raises(cr.TraceError, match="Sum took keyword arguments"):
-        graph.forward(leaf([3.0, 4.0]))
+    new = leaf([[3.0, 4.0], [0.5, 2.0]])
+    assert graph.forward(new).item() == 9 + 16 + 0.25 + 4
+    assert_same(graph.backward()[0].data, 2 * new.data)
 
 
 def test_from_tensor_finds_module_parameters():

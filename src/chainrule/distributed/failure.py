@@ -14,6 +14,7 @@ with ``MPI_Abort``, which makes ``mpiexec`` kill every process within about a se
 from __future__ import annotations
 
 import sys
+import time
 import traceback
 from contextlib import contextmanager
 
@@ -70,4 +71,7 @@ def _abort(what: str) -> None:
         flush=True,
     )
     sys.stdout.flush()
+    # The launcher forwards this rank's output through a pipe; an abort at once can tear
+    # the job down before it read the traceback (seen on a loaded machine): wait a moment.
+    time.sleep(0.5)
     comm.abort(1)

@@ -47,20 +47,9 @@ class GateCalls:
     def __init__(self, graph) -> None:
         program = graph._current()
         run = graph._last()
-        self._replay = None
-        if program.replayable:
-            n_leaves = len(program.slots) - len(program.nodes)
-            self._replay = forward(program, [run.values[i] for i in range(n_leaves)], run.inputs)
-            self.gates, self.values = self._replay.gates, self._replay.values
-        elif run.gates is not None and not run.freed:
-            self.gates, self.values = run.gates, run.values
-        else:
-            self.gates, self.values = None, run.values
-
-    @property
-    def available(self) -> bool:
-        """Whether the gates can be called (else only the engine's totals are known)."""
-        return self.gates is not None
+        n_leaves = len(program.slots) - len(program.nodes)
+        self._replay = forward(program, [run.values[i] for i in range(n_leaves)], run.inputs)
+        self.gates, self.values = self._replay.gates, self._replay.values
 
     def __enter__(self) -> GateCalls:
         return self

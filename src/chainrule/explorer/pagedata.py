@@ -90,7 +90,6 @@ def page_data(tour: Walkthrough, drawn: Picture, *, limit: int = MAX_EMBEDDED) -
             "output": node.output.index,
         })  # fmt: skip
     return {
-        "partsKnown": tour.parts_known,
         "outputs": [slot.index for slot in program.outputs],
         "slots": slots,
         "nodes": nodes,

@@ -80,8 +80,7 @@ class Walkthrough:
     `value_step[slot index]` is the step at which a value appears; `backward_step[node
     index]` the step of a gate's backward (its inputs' parts appear); `complete_step[slot
     index]` the step at which a value's total gradient is known; `seed_step` the step at
-    which the outputs get their gradients. `parts_known` is False when the gates could
-    not be called again (only totals are shown then).
+    which the outputs get their gradients.
     """
 
     graph: object
@@ -90,7 +89,6 @@ class Walkthrough:
     backward_step: dict[int, int]
     complete_step: dict[int, int]
     seed_step: int
-    parts_known: bool
 
 
 def walkthrough(graph) -> Walkthrough:
@@ -131,13 +129,13 @@ def walkthrough(graph) -> Walkthrough:
     backward_step = {node.index: seed_step + 1 + k for k, node in enumerate(backward_nodes)}
 
     with GateCalls(graph) as calls:
-        parts = _parts(calls, backward_nodes, grads) if calls.available else None
+        parts = _parts(calls, backward_nodes, grads)
         contributions = _contributions(program, readers, parts, grads)
         complete_step = {}
         for index, terms in contributions.items():
             senders = [backward_step[t.node.index] for t in terms if t.node is not None]
             complete_step[index] = max(senders, default=seed_step)
-        rows = _Rows(calls, parts, grads, readers, contributions)
+        rows = _Rows(calls, parts, contributions)
         for node in backward_nodes:
             terms = contributions.get(node.output.index, [])
             steps.append(
@@ -150,9 +148,7 @@ def walkthrough(graph) -> Walkthrough:
                 )
             )
     steps.append(Step("done"))
-    return Walkthrough(
-        graph, steps, value_step, backward_step, complete_step, seed_step, parts is not None
-    )
+    return Walkthrough(graph, steps, value_step, backward_step, complete_step, seed_step)
 
 
 def _readers(nodes) -> dict[int, list[tuple[Node, int]]]:
@@ -182,9 +178,7 @@ def _contributions(program, readers, parts, grads) -> dict[int, list[Part]]:
             found.setdefault(slot.index, []).append(Part(None, k, grads[slot.index]))
     for index, pairs in readers.items():
         for node, pos in reversed(pairs):  # in the order backward reaches them
-            part = None if parts is None else parts.get((node.index, pos))
-            if part is None and parts is None and len(pairs) == 1 and grads[index] is not None:
-                part = grads[index]  # a single reader: its part is the whole gradient
+            part = parts.get((node.index, pos))
             if part is not None:
                 found.setdefault(index, []).append(Part(node, pos, part))
     return found
@@ -193,26 +187,19 @@ def _contributions(program, readers, parts, grads) -> dict[int, list[Part]]:
 class _Rows:
     """Builds the rows of backward steps from what the walk found."""
 
-    def __init__(self, calls: GateCalls, parts, grads, readers, contributions) -> None:
+    def __init__(self, calls: GateCalls, parts, contributions) -> None:
         self.calls = calls
         self.parts = parts
-        self.grads = grads
-        self.readers = readers
         self.contributions = contributions
 
     def row(self, node: Node, pos: int) -> Row:
         slot = node.inputs[pos]
-        if self.parts is not None:
-            downstream = self.parts.get((node.index, pos))
-        else:
-            single = len(self.readers[slot.index]) == 1
-            known = single and node.needs_input_grad[pos]
-            downstream = self.grads[slot.index] if known else None
+        downstream = self.parts.get((node.index, pos))
         row = Row(pos, slot, downstream, FORMULA)
         terms = self.contributions.get(slot.index, [])
         if len(terms) > 1 and _last_term(node, pos, terms):
             row.total = terms
-        if downstream is None or not self.calls.available:
+        if downstream is None:
             return row
         jacobian = self.calls.jacobian(node, pos)
         if jacobian is None:

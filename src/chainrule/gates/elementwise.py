@@ -134,12 +134,15 @@ class ReLU(Gate):
 
     def forward(self, x):
         out = np.maximum(x, 0)
-        self.saved = (out,)
+        # Saves where the output is positive, one byte an element, not the output: when
+        # nothing else keeps the output (a pooling layer reads it and saves indices), the
+        # mask is all of it that stays alive until backward. A constant under create_graph.
+        self.saved = (out > 0,)
         return out
 
     def backward(self, g):
-        (out,) = self.saved
-        return (g * (value(out) > 0),)
+        (positive,) = self.saved
+        return (g * positive,)
 
 
 class LeakyReLU(Gate):

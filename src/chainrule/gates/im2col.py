@@ -40,9 +40,11 @@ def correlate(win: Windows, x: np.ndarray, w: np.ndarray, groups: int, b=None) -
     bias = 0 if b is None else b.reshape(-1, 1, 1)
     for part in win.batches(n):
         chunk = x[part]
-        product = np.matmul(wg, _by_group(win.im2col(chunk), groups))
         # Cropping the product to (chunk, O, Ho, Wo) is a copy anyway: add the bias in it.
+        # (The matrices are temporaries, not variables: each is freed as soon as used.)
+        product = np.matmul(wg, _by_group(win.im2col(chunk), groups))
         np.add(win.unrows(product, len(chunk)), bias, out=out[part])
+        del product
     return out
 
 
@@ -59,14 +61,18 @@ def conv_grads(win: Windows, x, g, w, groups: int, need_x: bool, need_w: bool, d
     for part in win.batches(n):
         g_rows = _by_group(win.rows(g[part]), groups)  # (groups, O / groups, chunk pixels)
         chunk = part.stop - part.start
+        # Each chunk matrix is freed before the next is made: at most one is alive, at
+        # the peak of a training step's memory.
         if need_x:
-            cols = np.matmul(_grouped(w, groups).swapaxes(-1, -2), g_rows)
-            win.col2im(cols, dxbuf[part.start * win.image :], chunk)
+            dcols = np.matmul(_grouped(w, groups).swapaxes(-1, -2), g_rows)
+            win.col2im(dcols, dxbuf[part.start * win.image :], chunk)
+            del dcols
         if need_w:
             # cols @ g^T, not g @ cols^T: the same sums, 1.3-1.5x faster in OpenBLAS for
             # these shapes (the long pixel axis is the inner dimension of both factors).
             cols = _by_group(win.im2col(x[part]), groups)
             dw_t += np.matmul(cols, g_rows.swapaxes(-1, -2))
+            del cols
     dx = win.unpad(dxbuf, n) if need_x else None
     dw = dw_t.swapaxes(-1, -2).reshape(o, win.c // groups, *win.kernel) if need_w else None
     return dx, dw

@@ -18,11 +18,10 @@ from chainrule.graph.program import forward
 
 def edge_gradients(graph) -> dict[tuple[int, int], np.ndarray] | None:
     """``{(node index, input position): gradient}`` of the last backward, or None when
-    no backward has run or the graph cannot be replayed (a `Graph.from_tensor` whose
-    gates took keyword arguments: they are not kept)."""
+    no backward has run."""
     program = graph._current()
     run = graph._last()
-    if run.grads is None or not program.replayable:
+    if run.grads is None:
         return None
     n_leaves = len(program.slots) - len(program.nodes)
     replay = forward(program, [run.values[i] for i in range(n_leaves)], run.inputs)

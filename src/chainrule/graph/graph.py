@@ -90,9 +90,9 @@ class Graph:
         ``nn.Parameter`` objects (all the leaves that require grad and are not inputs,
         when `inputs` is given). Constants are the tensors that do not require grad.
 
-        ``backward()`` then works at once (on what the eager gates saved). ``forward`` with
-        new inputs of the same signature works when no gate took keyword arguments
-        (gates do not keep them: ``sum(axis=...)``, ``reshape``... need ``cr.Graph(f)``).
+        ``backward()`` then works at once (on what the eager gates saved), and
+        ``forward`` replays the gates on new inputs of the same signature (each recorded
+        gate kept the keyword arguments of its forward).
 
         >>> import chainrule as cr
         >>> x = cr.tensor([1.0, 2.0], requires_grad=True, name="x")
@@ -151,13 +151,6 @@ class Graph:
         if values is None:
             program = self._trace(key, tensors)
             values = program.start(arrays)
-        if not program.replayable:
-            unknown = sorted({node.op for node in program.nodes if node.params is None})
-            raise TraceError(
-                "Graph.forward: this graph was captured from a tensor, and its gates "
-                f"{', '.join(unknown)} took keyword arguments that gates do not keep; "
-                "capture the function with cr.Graph(f) to replay it"
-            )
         run = forward(program, values, tuple(tensors))
         self._program, self._run = program, run
         return self._outputs(run)

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from chainrule.optim.inplace import blockwise, constant
 from chainrule.optim.optimizer import Optimizer
 from chainrule.tensor import Tensor
 
@@ -97,17 +98,28 @@ class Adagrad(Optimizer):
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
         if not state:
             state.update(self._init_state(param, group))
-        lr, lr_decay, eps = float(group["lr"]), float(group["lr_decay"]), float(group["eps"])
-        weight_decay = float(group["weight_decay"])
+        lr, lr_decay = float(group["lr"]), float(group["lr_decay"])
+        maximize = group["maximize"]
         state["step"] += 1
-        if group["maximize"]:
-            grad = -grad
-        if weight_decay != 0:
-            grad = grad + weight_decay * param
-        clr = lr / (1 + (state["step"] - 1) * lr_decay)
 
-        total = state["sum"]
-        total += grad * grad
-        std = np.sqrt(total)
-        std += eps
-        param -= clr * (grad / std)
+        # The scalars as 0-d arrays of the parameter's dtype (see `constant`), None where
+        # their option is off.
+        clr = constant(lr / (1 + (state["step"] - 1) * lr_decay), param)
+        eps = constant(float(group["eps"]), param)
+        weight_decay = float(group["weight_decay"])
+        weight_decay = constant(weight_decay, param) if weight_decay != 0 else None
+
+        # Elementwise, run on blocks of the arrays (see `blockwise`): its temporaries
+        # are then one block in size, not one parameter, and the result is bitwise
+        # the same.
+        def adagrad(param, grad, total):
+            if maximize:
+                grad = -grad
+            if weight_decay is not None:
+                grad = grad + weight_decay * param
+            total += grad * grad
+            std = np.sqrt(total)
+            std += eps
+            param -= clr * (grad / std)
+
+        blockwise(adagrad, param, grad, state["sum"])

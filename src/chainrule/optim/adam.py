@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from chainrule.optim.inplace import blockwise, constant
 from chainrule.optim.optimizer import Optimizer, _is_number
 from chainrule.tensor import Tensor
 
@@ -116,35 +117,51 @@ class Adam(Optimizer):
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
         if not state:
             state.update(self._init_state(param, group))
-        lr, eps = float(group["lr"]), float(group["eps"])
-        weight_decay = float(group["weight_decay"])
+        lr, weight_decay = float(group["lr"]), float(group["weight_decay"])
         beta1, beta2 = (float(beta) for beta in group["betas"])
+        maximize = group["maximize"]
         state["step"] += 1
         step = state["step"]
-        if group["maximize"]:
-            grad = -grad
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * weight_decay
+        max_exp_avg_sq = state.get("max_exp_avg_sq") if group["amsgrad"] else None
+        if group["amsgrad"] and max_exp_avg_sq is None:  # amsgrad switched on mid-run
+            max_exp_avg_sq = state["max_exp_avg_sq"] = np.zeros_like(param)
+
+        # The scalars as 0-d arrays of the parameter's dtype (see `constant`), None where
+        # their option is off.
+        step_size = constant(lr / (1 - beta1**step), param)
+        bias_correction2_sqrt = constant((1 - beta2**step) ** 0.5, param)
+        one_minus_beta1, one_minus_beta2 = constant(1 - beta1, param), constant(1 - beta2, param)
+        beta2, eps = constant(beta2, param), constant(float(group["eps"]), param)
+        shrink = l2 = None
+        if weight_decay != 0 and group["decoupled_weight_decay"]:
+            shrink = constant(1 - lr * weight_decay, param)
+        elif weight_decay != 0:
+            l2 = constant(weight_decay, param)
+
+        # Elementwise, run on blocks of the arrays (see `blockwise`): its temporaries
+        # (the denominator, the quotient, ...) are then one block in size, not one
+        # parameter, and the result is bitwise the same.
+        def adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq):
+            if maximize:
+                grad = -grad
+            if shrink is not None:
+                param *= shrink
+            if l2 is not None:
+                grad = grad + l2 * param
+            # beta1 m + (1 - beta1) g, written as torch's lerp
+            exp_avg += one_minus_beta1 * (grad - exp_avg)
+            exp_avg_sq *= beta2
+            exp_avg_sq += one_minus_beta2 * grad * grad
+            if max_exp_avg_sq is not None:
+                np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+                denom = np.sqrt(max_exp_avg_sq)
             else:
-                grad = grad + weight_decay * param
+                denom = np.sqrt(exp_avg_sq)
+            denom /= bias_correction2_sqrt
+            denom += eps
+            param -= step_size * (exp_avg / denom)
 
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg += (1 - beta1) * (grad - exp_avg)  # = beta1 m + (1 - beta1) g, as torch's lerp
-        exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * grad * grad
-
-        step_size = lr / (1 - beta1**step)
-        bias_correction2_sqrt = (1 - beta2**step) ** 0.5
-        if group["amsgrad"]:
-            max_exp_avg_sq = state.setdefault("max_exp_avg_sq", np.zeros_like(param))
-            np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
-            denom = np.sqrt(max_exp_avg_sq)
-        else:
-            denom = np.sqrt(exp_avg_sq)
-        denom /= bias_correction2_sqrt
-        denom += eps
-        param -= step_size * (exp_avg / denom)
+        blockwise(adam, param, grad, state["exp_avg"], state["exp_avg_sq"], max_exp_avg_sq)
 
 
 class AdamW(Adam):

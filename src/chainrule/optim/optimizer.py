@@ -8,6 +8,12 @@ not a gate and records nothing.
 The layout follows PyTorch's ``torch.optim.Optimizer`` so that a ported training loop
 reads the same: ``param_groups``, ``state``, ``zero_grad()``, ``step()``,
 ``state_dict()``, ``load_state_dict()``, ``add_param_group()``.
+
+The built-in rules write their update once, as an elementwise NumPy function, and run
+it with `chainrule.optim.inplace.blockwise`, one 64 KiB block of the arrays at a time:
+the formula a reader sees is the one that runs, bitwise, but its temporaries never
+reach the size of a parameter (``lr * grad`` alone would add a parameter's size to the
+step's peak memory, while every gradient is alive).
 """
 
 from __future__ import annotations

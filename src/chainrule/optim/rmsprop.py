@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from chainrule.optim.inplace import blockwise, constant
 from chainrule.optim.optimizer import Optimizer
 from chainrule.tensor import Tensor
 
@@ -112,29 +113,41 @@ class RMSprop(Optimizer):
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
         if not state:
             state.update(self._init_state(param, group))
-        lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
-        weight_decay, momentum = float(group["weight_decay"]), float(group["momentum"])
+        maximize = group["maximize"]
         state["step"] += 1
-        if group["maximize"]:
-            grad = -grad
-        if weight_decay != 0:
-            grad = grad + weight_decay * param
+        buf = state["momentum_buffer"] if float(group["momentum"]) > 0 else None
+        grad_avg = state["grad_avg"] if group["centered"] else None
 
-        square_avg = state["square_avg"]
-        square_avg *= alpha
-        square_avg += (1 - alpha) * grad * grad
-        if group["centered"]:
-            grad_avg = state["grad_avg"]
-            grad_avg += (1 - alpha) * (grad - grad_avg)
-            avg = np.sqrt(square_avg - grad_avg * grad_avg)
-        else:
-            avg = np.sqrt(square_avg)
-        avg += eps
+        # The scalars as 0-d arrays of the parameter's dtype (see `constant`), None where
+        # their option is off.
+        lr, eps = constant(float(group["lr"]), param), constant(float(group["eps"]), param)
+        alpha = float(group["alpha"])
+        alpha, one_minus_alpha = constant(alpha, param), constant(1 - alpha, param)
+        momentum = constant(float(group["momentum"]), param) if buf is not None else None
+        weight_decay = float(group["weight_decay"])
+        weight_decay = constant(weight_decay, param) if weight_decay != 0 else None
 
-        if momentum > 0:
-            buf = state["momentum_buffer"]
-            buf *= momentum
-            buf += grad / avg
-            param -= lr * buf
-        else:
-            param -= lr * (grad / avg)
+        # Elementwise, run on blocks of the arrays (see `blockwise`): its temporaries
+        # are then one block in size, not one parameter, and the result is bitwise
+        # the same.
+        def rmsprop(param, grad, square_avg, grad_avg, buf):
+            if maximize:
+                grad = -grad
+            if weight_decay is not None:
+                grad = grad + weight_decay * param
+            square_avg *= alpha
+            square_avg += one_minus_alpha * grad * grad
+            if grad_avg is not None:
+                grad_avg += one_minus_alpha * (grad - grad_avg)
+                avg = np.sqrt(square_avg - grad_avg * grad_avg)
+            else:
+                avg = np.sqrt(square_avg)
+            avg += eps
+            if buf is not None:
+                buf *= momentum
+                buf += grad / avg
+                param -= lr * buf
+            else:
+                param -= lr * (grad / avg)
+
+        blockwise(rmsprop, param, grad, state["square_avg"], grad_avg, buf)

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from chainrule.optim.inplace import blockwise, constant
 from chainrule.optim.optimizer import Optimizer
 from chainrule.tensor import Tensor
 
@@ -99,19 +100,37 @@ class SGD(Optimizer):
             )
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
-        lr, momentum = float(group["lr"]), float(group["momentum"])
+        maximize, nesterov = group["maximize"], group["nesterov"]
+        # The scalars as 0-d arrays of the parameter's dtype (see `constant`), None where
+        # their option is off.
+        lr = constant(float(group["lr"]), param)
         weight_decay = float(group["weight_decay"])
-        if group["maximize"]:
-            grad = -grad
-        if weight_decay != 0:
-            grad = grad + weight_decay * param
-        if momentum != 0:
+        weight_decay = constant(weight_decay, param) if weight_decay != 0 else None
+        momentum = one_minus_dampening = buf = None
+        first_step = False
+        if float(group["momentum"]) != 0:
+            momentum = constant(float(group["momentum"]), param)
+            one_minus_dampening = constant(1 - float(group["dampening"]), param)
             buf = state.get("momentum_buffer")
-            if buf is None:
-                # A copy: grad may be the parameter's .grad array itself.
-                buf = state["momentum_buffer"] = np.array(grad, copy=True)
-            else:
-                buf *= momentum
-                buf += (1 - float(group["dampening"])) * grad
-            grad = grad + momentum * buf if group["nesterov"] else buf
-        param -= lr * grad
+            first_step = buf is None
+            if first_step:
+                buf = state["momentum_buffer"] = np.empty_like(param)
+
+        # Elementwise, run on blocks of the arrays (see `blockwise`): its temporaries
+        # (lr * grad, grad + weight_decay * param, ...) are then one block in size, not
+        # one parameter, and the result is bitwise the same.
+        def sgd(param, grad, buf):
+            if maximize:
+                grad = -grad
+            if weight_decay is not None:
+                grad = grad + weight_decay * param
+            if buf is not None:
+                if first_step:
+                    buf[...] = grad  # a copy: grad may be the parameter's .grad array
+                else:
+                    buf *= momentum
+                    buf += one_minus_dampening * grad
+                grad = grad + momentum * buf if nesterov else buf
+            param -= lr * grad
+
+        blockwise(sgd, param, grad, buf)

@@ -251,7 +251,7 @@
     box.append(title);
     if (row.downstream === null) {
       const reason = slot.kind === "constant" ? "a constant: no gradient is needed"
-        : data.partsKnown ? "no gradient flows to it" : "its part of the gradient was not kept (only totals are known)";
+        : "no gradient flows to it";
       box.append(el("p", { class: "muted" }, reason));
       return box;
     }
