@@ -168,10 +168,7 @@ def _walk(roots, targets, retain_graph: bool, create_graph: bool) -> dict:
                 )
             if gate._retained is not None:
                 _retain(gate, g)
-            if create_graph:
-                input_grads = _backward_graph(gate, g)
-            else:
-                input_grads = gate.backward(g)
+            input_grads = _backward_graph(gate, g) if create_graph else gate.backward(g)
             if type(input_grads) is not tuple or len(input_grads) != len(inputs):
                 input_grads = as_grad_tuple(gate, input_grads, len(inputs))
             if not retain_graph:

@@ -39,7 +39,9 @@ class GateSet:
         )
         self.gates = self.make()
         self.fresh = tuple(k for k, (cls, _) in enumerate(self.kinds) if cls.checked)
-        self.reused = tuple(g for g, (cls, _) in zip(self.gates, self.kinds) if not cls.checked)
+        # Grouped by class: resetting them is then a store the interpreter specialises.
+        reused = [g for g, (cls, _) in zip(self.gates, self.kinds) if not cls.checked]
+        self.reused = tuple(sorted(reused, key=lambda gate: id(type(gate))))
         self.holder = None  # a weak reference to the run that holds `gates`
 
     def make(self) -> list:

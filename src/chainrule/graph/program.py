@@ -1,11 +1,13 @@
 """Replay: a captured graph compiled to a flat program, run forward and backward on arrays.
 
 A `Program` numbers the slots (inputs, parameters, constants, then one per node, in
-topological order) and keeps, per node, the gate class, the slot numbers of its
-arguments and its keyword arguments. `forward` calls each gate's ``forward`` on the
-arrays, appending each output to a list of values: no Tensor objects, no Python control
-flow of the traced function. `backward` calls the gates' ``backward`` in reverse order
-on arrays and adds the gradients per slot.
+topological order) and compiles the nodes into steps (`chainrule.graph.steps`): forward,
+per node, its gate's function and the slot numbers of its arguments; backward, per node a
+gradient can reach (latest first), the slot its gradient is read from and the ones it
+goes to. `forward` calls each gate's ``forward`` on the arrays, appending each output to
+a list of values: no Tensor objects, no Python control flow of the traced function.
+`backward` calls the gates' ``backward`` in reverse order on arrays and adds the
+gradients per slot.
 
 Both do exactly what `Gate.apply` and the engine do, in the same order, so replayed
 values and gradients are bitwise identical to eager ones: the same forward calls on the
@@ -19,18 +21,14 @@ What replay saves over eager mode, per node (benchmarks/chain.py measures it):
 
 - no Tensor, no graph recording, no heap of gates: the order is the program's;
 - the gate instances are made once per program and lent to one run at a time
-  (`chainrule.graph.gateset`), instead of a thousand made and dropped per step;
-- what is known when compiling is not checked again: which inputs need a gradient, the
-  shapes of the built-in gates' gradients (the suite checks every gate), and whether an
-  add gate's input has the output's shape, where its backward would hand the upstream
-  gradient on unchanged (`Gate.passes_gradient`): the gradient is then passed on without
-  the call. Shapes are known when compiling for every value that cannot depend on the
-  data (`_fixed_shapes`: ``x[x > 0]`` can).
+  (`chainrule.graph.gateset`), instead of a thousand made and dropped per step; a
+  forward step holds its gate when the run has the program's own;
+- the checks of anomaly mode run in loops of their own, taken only under it;
+- what is known when compiling is not checked again, and a gradient passed on unchanged
+  to a value that is sent no other is not even handled (`chainrule.graph.steps`).
 """
 
 from __future__ import annotations
-
-from types import FunctionType
 
 import numpy as np
 
@@ -39,17 +37,16 @@ from chainrule.errors import GraphFreedError
 from chainrule.gate import Gate, check_finite
 from chainrule.graph.gateset import GateSet
 from chainrule.graph.records import CONSTANT, NODE, PARAMETER, Capture
+from chainrule.graph.steps import ADD, backward_steps, forward_steps, live_nodes
 from chainrule.mode import STATE
 from chainrule.tensor import Tensor
-
-_new = object.__new__
 
 
 class Program:
     """A captured graph, numbered and compiled for replay."""
 
     def __init__(self, capture: Capture) -> None:
-        nodes, used = _live_nodes(capture)
+        nodes, used = live_nodes(capture)
         kept = [s for s in capture.slots if s.kind != NODE and id(s) in used]
         self.inputs = tuple(capture.inputs)
         self.parameter_slots = tuple(s for s in kept if s.kind == PARAMETER)
@@ -77,63 +74,14 @@ class Program:
                 self.externals.append((t, slot.shape, slot.dtype, t.requires_grad))
             else:
                 self.template[slot.index] = slot.source
-        self.replayable = all(node.params is not None for node in nodes)
 
-        # Per node: (its gate's forward, arity, first and last argument slots, call),
-        # one tuple per node, read in order (a replay that runs after other work finds
-        # little of the program in the CPU caches: what it reads should be compact).
-        # A built-in gate with one or two arguments and no keywords, whose output is not
-        # 0-d, takes the fast path, arity 1 or 2 (it always returns an ndarray: nothing to
-        # check); every other node has arity 0 and goes the general way, call being
-        # (argument slots, keyword arguments, keyword inputs or None).
-        self.code = []
         functions: dict[tuple, object] = {}
-        for node in nodes:
-            args = tuple([s.index for s in node.inputs])
-            refs = None
-            if node.keyword_inputs:
-                refs = tuple((key, i, slot.index) for key, i, slot in node.keyword_inputs)
-            general = (
-                refs is not None
-                or node.params
-                or len(args) not in (1, 2)
-                or node.gate.checked
-                or not node.shape
-            )
-            first, second = (args[0], args[-1]) if args else (-1, -1)
-            forward = _function(functions, node.gate, "forward")
-            if general:
-                self.code.append((forward, 0, first, second, (args, node.params or {}, refs)))
-            else:
-                self.code.append((forward, len(args), first, second, None))
         self._gates = GateSet(nodes)
-
-        # Per node a gradient can reach, latest first: (node, its backward, output slot,
-        # then the one input that needs a gradient: position, slot, dtype; then None) for
-        # a built-in gate with one such input; its backward is None when the gradient
-        # passes to that input unchanged (`Gate.passes_gradient`: the input has the
-        # output's shape, which is then fixed). Every other node: (node, backward,
-        # output slot, -1, -1, None, (number of inputs, checked, routes)).
-        fixed = _fixed_shapes(nodes)
-        self.back = []
-        for node in reversed(nodes):
-            if not node.output.requires_grad:
-                continue
-            routes = tuple(
-                (pos, slot.index, slot.dtype)
-                for pos, (slot, need) in enumerate(zip(node.inputs, node.needs_input_grad))
-                if need
-            )
-            backward = _function(functions, node.gate, "backward")
-            head = (node.index, backward, node.output.index)
-            if len(routes) == 1 and not node.gate.checked:
-                pos = routes[0][0]
-                if _passes(node, pos, fixed):
-                    head = (node.index, None, node.output.index)
-                self.back.append((*head, *routes[0], None))
-            else:
-                general = (len(node.inputs), node.gate.checked, routes)
-                self.back.append((*head, -1, -1, None, general))
+        self.code = forward_steps(nodes, self._gates.gates, functions)
+        # `back`: every backward step, for anomaly mode, which checks each gradient a gate
+        # returns; `fast_back`: the steps left once passed gradients are read at their
+        # source, and `sources`: (slot number, source slot number) to fill in after it.
+        self.back, self.fast_back, self.sources = backward_steps(nodes, self.outputs, functions)
 
     def start(self, arrays: list) -> list | None:
         """The values a run starts from, or None when a parameter or constant tensor no
@@ -146,71 +94,6 @@ class Program:
                 return None
             values[index] = data
         return values
-
-
-def _function(cache: dict, cls, name: str):
-    """``cls.<name>`` as a plain function of (gate, ...), to call without a bound method."""
-    key = (cls, name)
-    if key not in cache:
-        cache[key] = _find_function(cls, name)
-    return cache[key]
-
-
-def _find_function(cls, name: str):
-    for klass in cls.__mro__:
-        if name in klass.__dict__:
-            method = klass.__dict__[name]
-            if type(method) is FunctionType:  # not a staticmethod, classmethod or callable
-                return method
-            break
-    return lambda gate, *args, **kwargs: getattr(gate, name)(*args, **kwargs)
-
-
-def _fixed_shapes(nodes) -> set[int]:
-    """The ids of the node outputs whose shape is the same on every replay.
-
-    The inputs, parameters and constants have their traced shapes (the signature and
-    `Program.start` see to it), and so has the output of a built-in gate whose inputs
-    all do, unless it reads a value of the run through a keyword (an index mask: the
-    shape of ``x[x > 0]`` depends on the values). A user's gate may do anything.
-    """
-    fixed = set()
-    for node in nodes:
-        if (
-            not node.gate.checked
-            and not node.keyword_inputs
-            and all(s.kind != NODE or id(s) in fixed for s in node.inputs)
-        ):
-            fixed.add(id(node.output))
-    return fixed
-
-
-def _passes(node, pos: int, fixed: set[int]) -> bool:
-    """Whether the node's backward would hand input `pos` the upstream gradient itself."""
-    x, out = node.inputs[pos], node.output
-    return (
-        pos < len(node.gate.passes_gradient)
-        and node.gate.passes_gradient[pos]
-        and id(out) in fixed
-        and (x.kind != NODE or id(x) in fixed)
-        and x.shape == out.shape
-        and x.dtype == out.dtype
-    )
-
-
-def _live_nodes(capture: Capture) -> tuple[list, set]:
-    """The nodes the outputs depend on (a traced function may compute things it drops),
-    and the ids of the slots they and the outputs use."""
-    live = set(map(id, capture.outputs))
-    kept = []
-    for node in reversed(capture.nodes):
-        if id(node.output) in live:
-            kept.append(node)
-            live.update(map(id, node.inputs))
-            for _, _, slot in node.keyword_inputs:
-                live.add(id(slot))
-    kept.reverse()
-    return kept, live
 
 
 class Run:
@@ -243,7 +126,12 @@ class Run:
         for index, g in roots:
             old = grads[index]
             grads[index] = g if old is None else old + g
-        _backward(program.back, self.gates, self.values, grads, STATE.anomaly)
+        if STATE.anomaly:
+            _backward_checked(program.back, self.gates, self.values, grads)
+        else:
+            _backward(program.fast_back, self.gates, self.values, grads)
+            for slot, source in program.sources:
+                grads[slot] = grads[source]
         self.grads = grads
         if not retain_graph:
             self.free()
@@ -260,6 +148,7 @@ class Run:
         for gate in self.output_gates:
             gate.saved = None
             gate.inputs = ()
+            gate.params = None  # its keyword arguments: this run among them
         self.output_gates = []
 
     def accumulate(self, grads: list, seen: set) -> None:
@@ -274,29 +163,54 @@ def forward(program: Program, values: list, inputs) -> Run:
     """Replay the program on `values` (as `Program.start` made them)."""
     run = Run(program, values, None, inputs)
     run.gates = gates = program._gates.lend(run)
-    anomaly = STATE.anomaly
-    put = values.append
-    ndarray = np.ndarray
-    # The functions are looked up once, not per call: `cls.forward(gate, ...)` saves an
-    # attribute lookup and a bound method per node, a tenth of a replay on small tensors.
-    for (fwd, arity, first, second, call), gate in zip(program.code, gates):
-        if arity == 2:
-            out = fwd(gate, values[first], values[second])
-        elif arity == 1:
-            out = fwd(gate, values[first])
-        else:
-            args, params, refs = call
-            if refs is not None:
-                params = _resolve(params, refs, values)
-            out = fwd(gate, *[values[i] for i in args], **params)
-            if type(out) is not ndarray:
-                # As Gate.apply: a 0-d array, the same object as the saved one.
-                scalar, out = out, np.asarray(out)
-                gate.saved = tuple(out if value is scalar else value for value in gate.saved)
-        if anomaly:
-            check_finite(gate, out, "forward")
-        put(out)
+    code = program.code
+    if STATE.anomaly:
+        for k, gate in enumerate(gates):  # a step at a time, each output checked when made
+            _forward_lent(code[k : k + 1], gates[k : k + 1], values)
+            check_finite(gate, values[-1], "forward")
+    elif gates is program._gates.gates:
+        _forward_own(code, gates, values)
+    else:
+        _forward_lent(code, gates, values)
     return run
+
+
+# The functions are looked up once, not per call: `cls.forward(gate, ...)` saves an
+# attribute lookup and a bound method per node, a tenth of a replay on small tensors.
+def _forward_own(steps, gates, values: list) -> None:
+    """The steps on the program's own gates: a built-in gate's is in its step."""
+    put = values.append
+    for fwd, gate, first, second, call in steps:
+        if second >= 0:
+            put(fwd(gate, values[first], values[second]))
+        elif call is None:
+            put(fwd(gate, values[first]))
+        else:
+            put(_forward_general(fwd, gates[first], values, call))
+
+
+def _forward_lent(steps, gates, values: list) -> None:
+    """The steps on other gates (`GateSet.lend` made new ones: the program's were held)."""
+    put = values.append
+    for (fwd, _, first, second, call), gate in zip(steps, gates):
+        if second >= 0:
+            put(fwd(gate, values[first], values[second]))
+        elif call is None:
+            put(fwd(gate, values[first]))
+        else:
+            put(_forward_general(fwd, gate, values, call))
+
+
+def _forward_general(fwd, gate, values: list, call):
+    args, params, refs = call
+    if refs is not None:
+        params = _resolve(params, refs, values)
+    out = fwd(gate, *[values[i] for i in args], **params)
+    if type(out) is not np.ndarray:
+        # As Gate.apply: a 0-d array, the same object as the saved one.
+        scalar, out = out, np.asarray(out)
+        gate.saved = tuple(out if value is scalar else value for value in gate.saved)
+    return out
 
 
 def _resolve(params: dict, refs: tuple, values: list) -> dict:
@@ -312,31 +226,53 @@ def _resolve(params: dict, refs: tuple, values: list) -> dict:
     return params
 
 
-def _backward(back, gates, values, grads, anomaly: bool) -> None:
-    ndarray = np.ndarray
-    for k, bwd, index, pos, slot, dtype, general in back:
+def _backward(steps, gates, values: list, grads: list) -> None:
+    for k, bwd, index, pos, slot, dtype, how in steps:
         g = grads[index]
         if g is None:
             continue
-        if general is not None:
-            gate = gates[k]
-            _backward_general(gate, bwd(gate, g), general, values, grads, anomaly)
-            continue
-        # A built-in gate, one input needing a gradient (the common case). It returns a
-        # tuple with the right shapes (the suite checks every gate); the type and dtype
-        # are checked as the engine checks them.
-        if bwd is None:
-            dx = g  # what its backward would return, without the call
-        else:
+        if how is None:  # STORE, the common case (see chainrule.graph.steps)
             dx = bwd(gates[k], g)[pos]
-            if dx is None:
-                continue
-        if type(dx) is not ndarray or dx.dtype is not dtype:
-            dx = conform_grad(gates[k], pos, dx, values[slot])
-        if anomaly:
-            check_finite(gates[k], dx, "backward")
-        old = grads[slot]
-        grads[slot] = dx if old is None else old + dx
+            if dx is not None:
+                if dx.dtype is not dtype:
+                    dx = conform_grad(gates[k], pos, dx, values[slot])
+                grads[slot] = dx
+        elif how is ADD:
+            _backward_one(gates[k], bwd, g, pos, slot, dtype, values, grads, False)
+        else:
+            gate = gates[k]
+            _backward_general(gate, bwd(gate, g), how, values, grads, False)
+
+
+def _backward_checked(steps, gates, values: list, grads: list) -> None:
+    """The backward of anomaly mode: every step, each gradient checked for NaN and inf."""
+    for k, bwd, index, pos, slot, dtype, how in steps:
+        g = grads[index]
+        if g is None:
+            continue
+        gate = gates[k]
+        if how is ADD:
+            _backward_one(gate, bwd, g, pos, slot, dtype, values, grads, True)
+        else:
+            _backward_general(gate, bwd(gate, g), how, values, grads, True)
+
+
+def _backward_one(gate, bwd, g, pos: int, slot: int, dtype, values, grads, anomaly: bool) -> None:
+    """A built-in gate with one input that needs a gradient (`bwd` None: it would pass
+    `g` on). It returns a tuple with the right shapes (the suite checks every gate); the
+    type and dtype are checked as the engine checks them."""
+    if bwd is None:
+        dx = g
+    else:
+        dx = bwd(gate, g)[pos]
+        if dx is None:
+            return
+    if type(dx) is not np.ndarray or dx.dtype is not dtype:
+        dx = conform_grad(gate, pos, dx, values[slot])
+    if anomaly:
+        check_finite(gate, dx, "backward")
+    old = grads[slot]
+    grads[slot] = dx if old is None else old + dx
 
 
 def _backward_general(gate, input_grads, general, values, grads, anomaly: bool) -> None:
