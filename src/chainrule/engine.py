@@ -169,7 +169,10 @@ def _walk(roots, targets, retain_graph: bool, create_graph: bool) -> dict:
             if gate._retained is not None:
                 _retain(gate, g)
             input_grads = _backward_graph(gate, g) if create_graph else gate.backward(g)
-            if type(input_grads) is not tuple or len(input_grads) != len(inputs):
+            checked = gate.checked
+            # The built-in gates return a tuple of one gradient per input (a test checks
+            # each); what a user's gate returns is checked.
+            if checked and (type(input_grads) is not tuple or len(input_grads) != len(inputs)):
                 input_grads = as_grad_tuple(gate, input_grads, len(inputs))
             if not retain_graph:
                 # Free what the gate held, as PyTorch does: a loss kept alive after
@@ -177,7 +180,6 @@ def _walk(roots, targets, retain_graph: bool, create_graph: bool) -> dict:
                 gate.saved = _FREED
                 gate.inputs = ()
                 gate.params = None
-            checked = gate.checked
             for x, dx, need in zip(inputs, input_grads, gate.needs_input_grad):
                 if not need or dx is None:
                     continue

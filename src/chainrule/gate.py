@@ -104,22 +104,28 @@ class Gate:
 
     #: False for a gate whose backward cannot itself be differentiated.
     differentiable = True
-    #: What forward kept for backward (set by `save`); None once a backward freed it.
-    saved = ()
     #: Per input: True where backward returns the upstream gradient ``g`` itself whenever
     #: that input has the output's shape and dtype (the add gate distributes). A captured
     #: `chainrule.Graph` then hands ``g`` on to it without calling backward; the test
     #: suite checks each claim (tests/graph/test_graph_replay.py).
     passes_gradient: tuple[bool, ...] = ()
-    #: The edges of a recorded gate, one per input: the gate that made a computed input
-    #: (as PyTorch's ``next_functions``), the tensor itself for a leaf, the value of a
-    #: constant; () once a backward freed the gate. Set with `seq`, `out_dtype`,
-    #: `out_shape` and `out_id` (the output's dtype, shape and ``id``) by `apply`.
-    inputs: tuple = ()
+    # What `apply` sets, in slots (cheaper to write and read than an instance dict, on
+    # every op): `saved`, what forward kept for backward (() until `save`; None once a
+    # backward freed it); `needs_input_grad`; and on a recorded gate `inputs`, the edges,
+    # one per input: the gate that made a computed input (as PyTorch's
+    # ``next_functions``), the tensor itself for a leaf, the value of a constant (() once
+    # a backward freed the gate); `seq`, the creation order; `out_dtype`, `out_shape`,
+    # `out_id`: the dtype, shape and ``id`` of the output; `params`, the keyword arguments
+    # of forward (None once freed). Subclasses still get a ``__dict__`` for their own
+    # attributes.
+    __slots__ = (
+        "saved", "needs_input_grad", "inputs", "seq", "out_dtype", "out_shape", "out_id",
+        "params",
+        "__dict__", "__weakref__",
+    )  # fmt: skip
     # Defaults set per instance only when needed (keeps `apply` cheap).
     _retained = None  # weakref to the output tensor, when it called retain_grad()
     _created_at = None  # the stack where the gate was applied, under detect_anomaly
-    params = None  # the keyword arguments of forward, when it was recorded with any
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -171,6 +177,7 @@ class Gate:
             arrays = [as_array(x) if isinstance(x, (int, float)) else x for x in arrays]
 
         gate = _new(cls)
+        gate.saved = ()
         # A tuple of bools: the cyclic GC stops tracking it, which keeps long graphs cheap.
         gate.needs_input_grad = needs = tuple(needs)
         try:
@@ -204,8 +211,7 @@ class Gate:
             gate.out_dtype = dtype
             gate.out_shape = out.shape
             gate.out_id = id(out)
-            if params:
-                gate.params = params
+            gate.params = params
             result.requires_grad = True
             result._gate = gate
         else:  # nothing to record: the gate is dropped with its saved values

@@ -27,6 +27,7 @@ class Add(Gate):
     """out = x + y.   Shapes: broadcast.   Backward: dx = g, dy = g (the add gate distributes)."""
 
     passes_gradient = (True, True)
+    __slots__ = ("shapes",)  # a slot, not an instance dict: on the hot path of every add
 
     def forward(self, x, y):
         self.shapes = _broadcast_shapes(x, y)
@@ -44,6 +45,7 @@ class Subtract(Gate):
     """out = x - y.   Shapes: broadcast.   Backward: dx = g, dy = -g."""
 
     passes_gradient = (True, False)
+    __slots__ = ("shapes",)
 
     def forward(self, x, y):
         self.shapes = _broadcast_shapes(x, y)

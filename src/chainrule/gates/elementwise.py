@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.gate import Gate, shape_of, sum_to, value
+from chainrule.gates.scalars import ONE, ZERO
 from chainrule.tensor import Tensor
 
 
@@ -113,7 +114,7 @@ class Tanh(Gate):
 
     def backward(self, g):
         (out,) = self.saved
-        return (g * (1 - out * out),)
+        return (g * (ONE[out.dtype] - out * out),)
 
 
 class Sigmoid(Gate):
@@ -126,18 +127,19 @@ class Sigmoid(Gate):
 
     def backward(self, g):
         (out,) = self.saved
-        return (g * (out * (1 - out)),)
+        return (g * (out * (ONE[out.dtype] - out)),)
 
 
 class ReLU(Gate):
     """out = max(0, x).   Backward: dx = g * (x > 0)  (ReLU'(0) = 0; the max gate routes)."""
 
     def forward(self, x):
-        out = np.maximum(x, 0)
+        zero = ZERO[x.dtype]
+        out = np.maximum(x, zero)
         # Saves where the output is positive, one byte an element, not the output: when
         # nothing else keeps the output (a pooling layer reads it and saves indices), the
         # mask is all of it that stays alive until backward. A constant under create_graph.
-        self.saved = (out > 0,)
+        self.saved = (out > zero,)
         return out
 
     def backward(self, g):

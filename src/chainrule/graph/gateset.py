@@ -49,6 +49,7 @@ class GateSet:
         gates = []
         for cls, needs in self.kinds:
             gate = _new(cls)
+            gate.saved = ()
             gate.needs_input_grad = needs
             gates.append(gate)
         return gates
@@ -62,6 +63,7 @@ class GateSet:
         for k in self.fresh:
             cls, needs = self.kinds[k]
             gates[k] = gate = _new(cls)
+            gate.saved = ()
             gate.needs_input_grad = needs
         return gates
 
@@ -77,6 +79,6 @@ class GateSet:
     def _release(self) -> None:
         self.holder = None
         for gate in self.reused:
-            gate.saved = ()  # the class default: nothing saved
+            gate.saved = ()  # as `Gate.apply` starts a gate: nothing saved
         for k in self.fresh:
             self.gates[k] = None  # a user's gate is made anew for each run

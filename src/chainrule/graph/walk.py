@@ -142,6 +142,7 @@ def _find_values(capture: Capture, gates: list[Gate], values: dict[int, np.ndarr
         )
         if value is None:
             fresh = _new(type(g))
+            fresh.saved = ()
             fresh.needs_input_grad = g.needs_input_grad
             arrays = [values[id(slot)] for slot in node.inputs]
             value = np.asarray(fresh.forward(*arrays, **node.params))
