@@ -296,26 +296,27 @@ def _add(found: dict, x: Tensor, g) -> None:
 
 def accumulate_leaf(leaf: Tensor, g, create_graph: bool, seen: set[int]) -> None:
     """Add `g` into ``leaf.grad``. The stored array is never shared with another owner."""
-    if leaf.dtype.kind != "f":
+    dtype = leaf.data.dtype
+    if dtype.kind != "f":
         raise TypeError(
-            f"backward: a {leaf.dtype} tensor cannot hold a gradient; only "
+            f"backward: a {dtype} tensor cannot hold a gradient; only "
             "floating-point tensors can require grad"
         )
     if create_graph:
-        if g.dtype != leaf.dtype:
-            g = g.astype(leaf.dtype)
+        if g.dtype != dtype:
+            g = g.astype(dtype)
         leaf.grad = g if leaf.grad is None else leaf.grad + g
         return
-    if isinstance(g, Tensor):
-        g = g.data
-    if type(g) is not np.ndarray:  # sums of 0-d arrays are NumPy scalars
-        g = np.asarray(g)
-    if g.dtype != leaf.data.dtype:
-        g = g.astype(leaf.data.dtype)
+    if type(g) is not np.ndarray:
+        # a Tensor's array; sums of 0-d arrays are NumPy scalars
+        g = g.data if isinstance(g, Tensor) else np.asarray(g)
+    if g.dtype != dtype:
+        g = g.astype(dtype)
     if leaf.grad is None:
         # A gradient may be a view, read-only (broadcast), or the very array another
         # leaf or the caller holds: copy it then, so that users may edit .grad in place.
-        if g.base is not None or not g.flags.writeable or id(g) in seen:
+        # (A view's base is set; an array NumPy just made owns its memory, writeable.)
+        if g.base is not None or id(g) in seen or not g.flags.writeable:
             g = g.copy()
         seen.add(id(g))
         leaf.grad = Tensor._make(g)

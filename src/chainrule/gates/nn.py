@@ -41,15 +41,17 @@ class Linear(Gate):
     Backward: dx = g @ w, dw = g^T @ x and db = sum of g, both summed over the batch dims."""
 
     def forward(self, x, w, b=None):
-        x_shape, w_shape, b_shape = np.shape(x), np.shape(w), np.shape(b)
+        # getattr, not np.shape: this is the hot path of every MLP, and np.shape costs
+        # more than the rest of the checks together.
+        x_shape, w_shape = getattr(x, "shape", ()), getattr(w, "shape", ())
         if not x_shape or len(w_shape) != 2 or x_shape[-1] != w_shape[1]:
             raise ShapeError(
                 f"linear: x of shape {x_shape} does not fit weight of shape {w_shape}; "
                 "expected x (..., in_features) and weight (out_features, in_features)"
             )
-        if b is not None and b_shape != (w_shape[0],):
+        if b is not None and getattr(b, "shape", ()) != (w_shape[0],):
             raise ShapeError(
-                f"linear: bias has shape {b_shape}, expected ({w_shape[0]},) for weight "
+                f"linear: bias has shape {np.shape(b)}, expected ({w_shape[0]},) for weight "
                 f"of shape {w_shape}"
             )
         need_x, need_w = self.needs_input_grad[:2]
@@ -58,9 +60,9 @@ class Linear(Gate):
         # One GEMM over all the batch dims (a 2-D view), not a loop of small ones.
         out = (x if len(x_shape) == 2 else x.reshape(-1, w_shape[1])) @ w.T
         if b is not None:
-            if out.dtype == np.result_type(out, b):
+            if out.dtype == b.dtype:
                 out += b  # out is a fresh array: adding in place saves a pass and a copy
-            else:
+            else:  # NumPy's promotion decides the dtype
                 out = out + b
         return out if len(x_shape) == 2 else out.reshape(x_shape[:-1] + (w_shape[0],))
 
@@ -152,10 +154,10 @@ class SoftmaxCrossEntropy(Gate):
         # and the largest term is 1, so nothing overflows, the sum is never 0, and the
         # log-probability of a class far below the max stays finite (-1e8, not -inf),
         # where log(softmax(x)) would underflow. The loss is finite for logits of 1e8.
-        shift = np.max(x, axis=1, keepdims=True)
+        shift = x.max(axis=1, keepdims=True)
         shifted = x - shift
         e = np.exp(shifted)
-        total = np.sum(e, axis=1, keepdims=True)
+        total = e.sum(axis=1, keepdims=True)
         log_p = shifted - np.log(total)
 
         t = targets[:, None]  # (N, 1, d...): broadcasts against the classes
@@ -174,11 +176,11 @@ class SoftmaxCrossEntropy(Gate):
             loss = (1 - label_smoothing) * loss + label_smoothing * smooth
 
         if reduction == "mean":
-            self.normaliser = float(loss.size if w_y is None else np.sum(w_y))
-            out = np.sum(loss) / self.normaliser
+            self.normaliser = float(loss.size if w_y is None else w_y.sum())
+            out = loss.sum() / self.normaliser
         elif reduction == "sum":
             self.normaliser = 1.0
-            out = np.sum(loss)
+            out = loss.sum()
         else:
             self.normaliser = None
             out = loss
@@ -197,7 +199,7 @@ class SoftmaxCrossEntropy(Gate):
         if p is None or isinstance(x, Tensor):
             e = np.exp(x - self.shift)
             p = e / e.sum(axis=1, keepdims=True)
-        q, q_total = self.target_distribution(np.shape(x), x.dtype)
+        q, q_total = self.target_distribution(x.shape, x.dtype)
         dx = p - q if q_total is None else p * q_total - q
         if self.reduction == "none":
             scale = g.reshape(self.targets.shape)  # (N, 1, d...): broadcast over classes
