@@ -13,16 +13,6 @@ from chainrule.gate import Gate, shape_of, sum_to, value
 from chainrule.tensor import Tensor
 
 
-def _broadcast_shapes(x, y) -> tuple | None:
-    """The shapes of x and y, for `sum_to` in backward; None when they are the same.
-
-    Then neither was broadcast and backward has nothing to undo; and the gate keeps no
-    tuples alive (a graph of many adds, replayed, allocates and frees less).
-    """
-    x_shape, y_shape = getattr(x, "shape", ()), getattr(y, "shape", ())  # as shape_of
-    return None if x_shape == y_shape else (x_shape, y_shape)
-
-
 class Add(Gate):
     """out = x + y.   Shapes: broadcast.   Backward: dx = g, dy = g (the add gate distributes)."""
 
@@ -30,7 +20,11 @@ class Add(Gate):
     __slots__ = ("shapes",)  # a slot, not an instance dict: on the hot path of every add
 
     def forward(self, x, y):
-        self.shapes = _broadcast_shapes(x, y)
+        # The shapes, for `sum_to` in backward; None when they are the same (neither was
+        # broadcast, backward has nothing to undo). Inline, as shape_of: the call would
+        # cost more than the add itself on small arrays.
+        x_shape, y_shape = getattr(x, "shape", ()), getattr(y, "shape", ())
+        self.shapes = None if x_shape == y_shape else (x_shape, y_shape)
         return x + y
 
     def backward(self, g):
@@ -48,7 +42,8 @@ class Subtract(Gate):
     __slots__ = ("shapes",)
 
     def forward(self, x, y):
-        self.shapes = _broadcast_shapes(x, y)
+        x_shape, y_shape = getattr(x, "shape", ()), getattr(y, "shape", ())  # as Add
+        self.shapes = None if x_shape == y_shape else (x_shape, y_shape)
         return x - y
 
     def backward(self, g):
