@@ -183,28 +183,18 @@ def _walk(roots, targets, retain_graph: bool, create_graph: bool) -> dict:
             for x, dx, need in zip(inputs, input_grads, gate.needs_input_grad):
                 if not need or dx is None:
                     continue
-                if isinstance(x, Tensor):  # a leaf
-                    data = x.data
-                    if (
-                        type(dx) is not ndarray
-                        or dx.dtype is not data.dtype
-                        or (checked and dx.shape != data.shape)
-                    ):
-                        dx = conform_grad(gate, _position(inputs, x), dx, data, create_graph)
-                    if anomaly:
-                        check_finite(gate, dx, "backward")
-                    _add(found, x, dx)
-                    continue
-                # x is the gate that made this input
-                if (
-                    type(dx) is not ndarray
-                    or dx.dtype is not x.out_dtype
-                    or (checked and dx.shape != x.out_shape)
-                ):
-                    dx = conform_grad(gate, _position(inputs, x), dx, x, create_graph)
+                leaf = isinstance(x, Tensor)  # else x is the gate that made this input
+                like = x.data if leaf else x
+                dtype = like.dtype if leaf else x.out_dtype
+                # A user's gate's gradients are checked in full (shape too); the built-in
+                # gates' only where their type or dtype is not the input's.
+                if checked or type(dx) is not ndarray or dx.dtype is not dtype:
+                    dx = conform_grad(gate, _position(inputs, x), dx, like, create_graph)
                 if anomaly:
                     check_finite(gate, dx, "backward")
-                if x in grads:
+                if leaf:
+                    _add(found, x, dx)
+                elif x in grads:
                     grads[x] = grads[x] + dx
                 elif stop_gates and x in stop_gates:
                     _add(found, stop_gates[x], dx)
