@@ -16,10 +16,11 @@ Peak memory: each library runs in a subprocess of its own, with glibc's malloc t
 map every block of 128 KiB or more on its own and unmap it when freed
 (``MALLOC_MMAP_THRESHOLD_``, which also stops glibc from raising that threshold and
 keeping freed blocks for reuse), so that the resident set follows the arrays alive.
-After two warm-up steps, the peak of the resident set is reset
+After two warm-up steps and the gradients released, the peak of the resident set is reset
 (``/proc/self/clear_refs``), one step runs, and the peak (``VmHWM``) minus the resident
 set before the step is that step's peak memory: activations, saved values, gradients and
-temporaries, not the parameters and the batch that exist before it. Linux only.
+temporaries, not the parameters and the batch that exist before it (the suite's method,
+`perfsuite.worker.measure_memory`). Linux only.
 
     python benchmarks/cnn.py                          # this workload alone
     OPENBLAS_NUM_THREADS=1 python benchmarks/cnn.py   # one thread for NumPy and PyTorch
@@ -29,19 +30,25 @@ temporaries, not the parameters and the batch that exist before it. Linux only.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import subprocess
 import sys
 from functools import partial
 
 import numpy as np
-from common import Row, optional, print_table, rows_against_chainrule, time_training_steps
+from common import (
+    Row,
+    chainrule_sgd_step,
+    optional,
+    print_table,
+    rows_against_chainrule,
+    time_training_steps,
+    torch_sgd_step,
+)
 from numpy.lib.stride_tricks import sliding_window_view
+from perfsuite.worker import MEMORY_MALLOC, measure_memory
 
-import chainrule as cr
-from chainrule import nn, optim
-from chainrule.nn import functional as F
+from chainrule import nn
 
 NAME = "cnn"
 BATCH, CLASSES, LR = 32, 10, 0.01
@@ -134,50 +141,33 @@ def make_numpy(x, y, weights):
 # ----- chainrule and PyTorch: the same network from their layers
 
 
-def make_chainrule(x, y, weights):
-    model = nn.Sequential(
-        nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+def chainrule_model():
+    (c1_out, c1_in), (c2_out, c2_in) = CONVS
+    return nn.Sequential(
+        nn.Conv2d(c1_in, c1_out, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(c2_in, c2_out, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(FLAT, CLASSES),
     )  # fmt: skip
-    for p, w in zip(model.parameters(), weights):
-        p.data[...] = w
-    optimizer = optim.SGD(model.parameters(), lr=LR)
-    xt = cr.tensor(x)
 
-    def step():
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(xt), y)
-        loss.backward()
-        optimizer.step()
-        return loss.item(), model[0].weight.data
 
-    return step
+def torch_model(torch):
+    tnn = torch.nn
+    (c1_out, c1_in), (c2_out, c2_in) = CONVS
+    return tnn.Sequential(
+        tnn.Conv2d(c1_in, c1_out, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
+        tnn.Conv2d(c2_in, c2_out, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
+        tnn.Flatten(), tnn.Linear(FLAT, CLASSES),
+    )  # fmt: skip
+
+
+def make_chainrule(x, y, weights):
+    return chainrule_sgd_step(chainrule_model(), weights, x, y, LR)
 
 
 def make_torch(torch, x, y, weights):
     # As many threads as OpenBLAS has (NumPy's matrix products), 2 unless set.
     torch.set_num_threads(int(os.environ.get("OPENBLAS_NUM_THREADS", "2")))
-    tnn = torch.nn
-    model = tnn.Sequential(
-        tnn.Conv2d(3, 16, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
-        tnn.Conv2d(16, 32, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
-        tnn.Flatten(), tnn.Linear(FLAT, CLASSES),
-    )  # fmt: skip
-    with torch.no_grad():
-        for p, w in zip(model.parameters(), weights):
-            p.copy_(torch.from_numpy(w))
-    optimizer = torch.optim.SGD(model.parameters(), lr=LR)
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-
-    def step():
-        optimizer.zero_grad()
-        loss = tnn.functional.cross_entropy(model(xt), yt)
-        loss.backward()
-        optimizer.step()
-        return loss.item(), model[0].weight.detach().numpy()
-
-    return step
+    return torch_sgd_step(torch, torch_model(torch), weights, x, y, LR)
 
 
 def makers(with_torch: bool = True) -> dict:
@@ -190,30 +180,17 @@ def makers(with_torch: bool = True) -> dict:
 # ----- peak memory, one library per process
 
 
-def _status_kib(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"no {field} in /proc/self/status")
-
-
 def peak_memory_kib(name: str) -> int:
-    """The peak resident memory one warm step of `name` adds, in KiB (see the docstring)."""
+    """The peak resident memory one warm step of `name` adds, in KiB: the suite's method
+    (`perfsuite.worker.measure_memory`, see the docstring)."""
     step = makers(with_torch=name.startswith("torch"))[name](*inputs())
-    step(), step()
-    gc.collect()
-    with open("/proc/self/clear_refs", "w") as clear:
-        clear.write("5")  # resets VmHWM to the current resident set
-    before = _status_kib("VmRSS")
-    step()
-    return _status_kib("VmHWM") - before
+    return measure_memory(step)["peak_kib"]
 
 
 def measure_peaks(names) -> dict[str, float]:
     """Each library's step peak in MiB, measured in a fresh subprocess per library."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("MALLOC_")}
-    env["MALLOC_MMAP_THRESHOLD_"] = str(128 * 1024)
+    env.update(MEMORY_MALLOC)
     peaks = {}
     for name in names:
         result = subprocess.run(

@@ -84,6 +84,49 @@ def time_training_steps(
     return seconds
 
 
+def chainrule_sgd_step(model, weights, x, y, lr: float) -> Callable[[], tuple]:
+    """One SGD step of the chainrule `model` on the batch (x, y), from `weights` (in
+    `parameters()` order), as users write it: ``step()`` returns the loss and the first
+    parameter's array; ``step.release()`` clears the gradients (the memory measurement)."""
+    import chainrule as cr
+    from chainrule import optim
+    from chainrule.nn import functional as F
+
+    for p, w in zip(model.parameters(), weights, strict=True):
+        p.data[...] = w
+    optimizer = optim.SGD(model.parameters(), lr=lr)
+    xt, first = cr.tensor(x), next(iter(model.parameters()))
+
+    def step():
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(xt), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item(), first.data
+
+    step.release = optimizer.zero_grad
+    return step
+
+
+def torch_sgd_step(torch, model, weights, x, y, lr: float) -> Callable[[], tuple]:
+    """`chainrule_sgd_step` for a PyTorch `model`."""
+    with torch.no_grad():
+        for p, w in zip(model.parameters(), weights, strict=True):
+            p.copy_(torch.from_numpy(w))
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    xt, yt, first = torch.from_numpy(x), torch.from_numpy(y), next(iter(model.parameters()))
+
+    def step():
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(xt), yt)
+        loss.backward()
+        optimizer.step()
+        return loss.item(), first.detach().numpy()
+
+    step.release = optimizer.zero_grad
+    return step
+
+
 def rows_against_chainrule(workload: str, values: dict[str, float], unit: str) -> list[Row]:
     """One row per library, each with its ratio to chainrule's value."""
     ours = values["chainrule"]

@@ -12,11 +12,16 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
-from common import Row, optional, rows_against_chainrule, time_training_steps
+from common import (
+    Row,
+    chainrule_sgd_step,
+    optional,
+    rows_against_chainrule,
+    time_training_steps,
+    torch_sgd_step,
+)
 
-import chainrule as cr
-from chainrule import nn, optim
-from chainrule.nn import functional as F
+from chainrule import nn
 
 NAME = "mlp"
 SIZES = (784, 256, 256, 10)
@@ -66,39 +71,15 @@ def make_numpy(x, y, weights):
 def make_chainrule(x, y, weights):
     layers = [nn.Linear(a, b) for a, b in zip(SIZES, SIZES[1:])]
     model = nn.Sequential(layers[0], nn.ReLU(), layers[1], nn.ReLU(), layers[2])
-    for p, w in zip(model.parameters(), weights):
-        p.data[...] = w
-    optimizer = optim.SGD(model.parameters(), lr=LR)
-    xt = cr.tensor(x)
-
-    def step():
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(xt), y)
-        loss.backward()
-        optimizer.step()
-        return loss.item(), layers[0].weight.data
-
-    return step
+    return chainrule_sgd_step(model, weights, x, y, LR)
 
 
 def make_torch(torch, x, y, weights):
     torch.set_num_threads(2)
-    layers = [torch.nn.Linear(a, b) for a, b in zip(SIZES, SIZES[1:])]
-    model = torch.nn.Sequential(layers[0], torch.nn.ReLU(), layers[1], torch.nn.ReLU(), layers[2])
-    with torch.no_grad():
-        for p, w in zip(model.parameters(), weights):
-            p.copy_(torch.from_numpy(w))
-    optimizer = torch.optim.SGD(model.parameters(), lr=LR)
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-
-    def step():
-        optimizer.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(xt), yt)
-        loss.backward()
-        optimizer.step()
-        return loss.item(), layers[0].weight.detach().numpy()
-
-    return step
+    tnn = torch.nn
+    layers = [tnn.Linear(a, b) for a, b in zip(SIZES, SIZES[1:])]
+    model = tnn.Sequential(layers[0], tnn.ReLU(), layers[1], tnn.ReLU(), layers[2])
+    return torch_sgd_step(torch, model, weights, x, y, LR)
 
 
 def run(quick: bool) -> list[Row]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import chain
 import cnn
 import deep_chain
+from common import chainrule_sgd_step
 
 import chainrule as cr
-from chainrule import nn, optim
-from chainrule.nn import functional as F
+from chainrule import nn
 
 LR = 0.01
 
@@ -32,21 +32,7 @@ def make_mlp(inputs: dict) -> callable:
 def _sgd_step(model, inputs: dict) -> callable:
     """One SGD step of `model` from the inputs' weights (in `parameters()` order)."""
     weights = [inputs[f"w{i}"] for i in range(inputs["n_weights"])]
-    for p, w in zip(model.parameters(), weights, strict=True):
-        p.data[...] = w
-    optimizer = optim.SGD(model.parameters(), lr=LR)
-    x, y = cr.tensor(inputs["x"]), inputs["y"]
-    first = model[0].weight
-
-    def step():
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss.item(), first.data
-
-    step.release = optimizer.zero_grad
-    return step
+    return chainrule_sgd_step(model, weights, inputs["x"], inputs["y"], LR)
 
 
 def make_chain(inputs: dict) -> callable:
@@ -60,15 +46,7 @@ def make_deep_chain(inputs: dict) -> callable:
 
 
 def make_cnn(inputs: dict) -> callable:
-    """`benchmarks/cnn.py`'s network and step, built here to hand the optimizer's
-    `zero_grad` to the memory measurement."""
-    (c1_out, c1_in), (c2_out, c2_in) = cnn.CONVS
-    model = nn.Sequential(
-        nn.Conv2d(c1_in, c1_out, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(c2_in, c2_out, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(cnn.FLAT, cnn.CLASSES),
-    )  # fmt: skip
-    return _sgd_step(model, inputs)
+    return _sgd_step(cnn.chainrule_model(), inputs)
 
 
 MAKERS = {"mlp": make_mlp, "chain": make_chain, "deep_chain": make_deep_chain, "cnn": make_cnn}

@@ -12,6 +12,7 @@ import chain
 import cnn
 import deep_chain
 import torch
+from common import torch_sgd_step
 
 LR = 0.01
 # One setting for every library in a run (the suite's --threads, default 1).
@@ -33,22 +34,7 @@ def make_mlp(inputs: dict) -> callable:
 def _sgd_step(model, inputs: dict) -> callable:
     """One SGD step of `model` from the inputs' weights (in `parameters()` order)."""
     weights = [inputs[f"w{i}"] for i in range(inputs["n_weights"])]
-    with torch.no_grad():
-        for p, w in zip(model.parameters(), weights, strict=True):
-            p.copy_(torch.from_numpy(w))
-    optimizer = torch.optim.SGD(model.parameters(), lr=LR)
-    x, y = torch.from_numpy(inputs["x"]), torch.from_numpy(inputs["y"])
-    first = model[0].weight
-
-    def step():
-        optimizer.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss.item(), first.detach().numpy()
-
-    step.release = optimizer.zero_grad
-    return step
+    return torch_sgd_step(torch, model, weights, inputs["x"], inputs["y"], LR)
 
 
 def make_chain(inputs: dict) -> callable:
@@ -64,16 +50,7 @@ def make_deep_chain(inputs: dict) -> callable:
 
 
 def make_cnn(inputs: dict) -> callable:
-    """`benchmarks/cnn.py`'s network and step, built here to hand the optimizer's
-    `zero_grad` to the memory measurement."""
-    tnn = torch.nn
-    (c1_out, c1_in), (c2_out, c2_in) = cnn.CONVS
-    model = tnn.Sequential(
-        tnn.Conv2d(c1_in, c1_out, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
-        tnn.Conv2d(c2_in, c2_out, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
-        tnn.Flatten(), tnn.Linear(cnn.FLAT, cnn.CLASSES),
-    )  # fmt: skip
-    return _sgd_step(model, inputs)
+    return _sgd_step(cnn.torch_model(torch), inputs)
 
 
 MAKERS = {"mlp": make_mlp, "chain": make_chain, "deep_chain": make_deep_chain, "cnn": make_cnn}

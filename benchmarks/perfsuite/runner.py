@@ -14,20 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from perfsuite import spec
+from perfsuite.worker import MEMORY_MALLOC, TIMING_MALLOC
 
 BENCHMARKS = Path(__file__).resolve().parents[1]
-# Memory runs: glibc maps each block of 128 KiB or more on its own and unmaps it when
-# freed, so the resident set follows the arrays alive (benchmarks/cnn.py's method).
-MEMORY_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(128 * 1024)}
-# Timing runs: every block comes from the heap (up to glibc's 32 MiB maximum) and the
-# heap is never trimmed, so a step reuses the memory the previous one freed. With the
-# default, glibc's adaptive thresholds depend on the history of each process: the
-# hand-written NumPy step paid fresh page faults for its large temporaries on every
-# step (3.1 ms instead of 2.0), chainrule's and PyTorch's did not; this way none does.
-TIMING_MALLOC = {
-    "MALLOC_MMAP_THRESHOLD_": str(32 * 2**20),
-    "MALLOC_TRIM_THRESHOLD_": str(2**30),
-}
 
 
 class Disagreement(SystemExit):

@@ -22,6 +22,20 @@ import time
 
 import numpy as np
 
+# Memory runs (the parent sets these in the child's environment): glibc maps each block
+# of 128 KiB or more on its own and unmaps it when freed, so the resident set follows
+# the arrays alive.
+MEMORY_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(128 * 1024)}
+# Timing runs: every block comes from the heap (up to glibc's 32 MiB maximum) and the
+# heap is never trimmed, so a step reuses the memory the previous one freed. With the
+# default, glibc's adaptive thresholds depend on the history of each process: the
+# hand-written NumPy MLP step paid fresh page faults for its large temporaries on every
+# step, chainrule's and PyTorch's did not; this way none does.
+TIMING_MALLOC = {
+    "MALLOC_MMAP_THRESHOLD_": str(32 * 2**20),
+    "MALLOC_TRIM_THRESHOLD_": str(2**30),
+}
+
 
 def load_inputs(path: str) -> dict:
     """The arrays of an .npz, with 0-d entries (sizes, counts) as Python scalars."""
