@@ -112,11 +112,11 @@ def workloads(quick: bool) -> dict[str, Workload]:
     return {
         "mlp": Workload(
             "mlp", f"MLP {'-'.join(map(str, MLP_SIZES))} SGD step, batch {MLP_BATCH}, f32",
-            "ms", 1e3, 1e-4, 1e-6, Settings(90, 3, 3, 10), fast, memory=True,
+            "ms", 1e3, 1e-4, 1e-6, Settings(90, 3, 6, 10), fast, memory=True,
         ),
         "chain": Workload(
             "chain", f"per-op chain: {chain.N_OPS:,} ops fwd+bwd on 16 f32",
-            "us/op", 1e6 / chain.N_OPS, 1e-4, 1e-6, Settings(60, 2, 3, 10), fast,
+            "us/op", 1e6 / chain.N_OPS, 1e-4, 1e-6, Settings(60, 2, 6, 10), fast,
         ),
         "cnn": Workload(
             "cnn", f"CNN SGD step (benchmarks/cnn.py), batch {cnn.BATCH}, f32",
