@@ -123,13 +123,8 @@ def _walk(roots, targets, retain_graph: bool, create_graph: bool) -> dict:
     identity; tensors are never used as keys): a gate's inputs are those gates
     (`Gate.inputs`), and leaves.
     """
-    stop_leaves: set[int] = set()
-    stop_gates: dict = {}  # the gate of a computed target -> the target
-    for t in targets or ():
-        if t._gate is None:
-            stop_leaves.add(id(t))
-        else:
-            stop_gates[t._gate] = t
+    # A computed target stops the walk at its gate; leaves are always found.
+    stop_gates = {t._gate: t for t in targets or () if t._gate is not None}
     grads: dict = {}
     found: dict[int, tuple] = {}
     heap: list = []
