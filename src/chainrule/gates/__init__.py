@@ -4,6 +4,20 @@ Each family module defines its gate classes and the functions users call. This f
 lists them explicitly; `ALL_GATES` is what the test suite checks every gate against.
 """
 
+from chainrule.gates.activations import (
+    ELU,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    Softplus,
+    Tanh,
+    elu,
+    leaky_relu,
+    relu,
+    sigmoid,
+    softplus,
+    tanh,
+)
 from chainrule.gates.adaptive_pool import adaptive_avg_pool2d
 from chainrule.gates.arith import (
     Add,
@@ -21,35 +35,23 @@ from chainrule.gates.arith import (
 )
 from chainrule.gates.conv import Conv2d, Conv2dWeightGrad, ConvTranspose2d, conv2d, conv_transpose2d
 from chainrule.gates.elementwise import (
-    ELU,
     Abs,
     Cast,
     Clip,
     Cos,
     Exp,
-    LeakyReLU,
     Log,
-    ReLU,
-    Sigmoid,
     Sin,
-    Softplus,
     Sqrt,
-    Tanh,
     abs,
     absolute,
     astype,
     clip,
     cos,
-    elu,
     exp,
-    leaky_relu,
     log,
-    relu,
-    sigmoid,
     sin,
-    softplus,
     sqrt,
-    tanh,
 )
 from chainrule.gates.index import GetItem, IndexAdd, getitem
 from chainrule.gates.linalg import MatMul, matmul
