@@ -307,3 +307,16 @@ def accumulate_leaf(leaf: Tensor, g, create_graph: bool, seen: set[int]) -> None
         leaf.grad = Tensor._make(g)
     else:
         leaf.grad = Tensor._make(leaf.grad.data + g)
+
+
+def clear_grad(leaf: Tensor, set_to_none: bool = True) -> None:
+    """``leaf.grad = None``, or zeros if not `set_to_none` (what ``zero_grad`` does to each
+    parameter): written in place when the gradient is a plain writeable array, else a new
+    zero gradient replaces it (one recorded under create_graph, or a read-only array)."""
+    grad = leaf.grad
+    if set_to_none or grad is None:
+        leaf.grad = None
+    elif grad.gate is None and isinstance(grad.data, np.ndarray) and grad.data.flags.writeable:
+        grad.data.fill(0)
+    else:
+        leaf.grad = Tensor._make(np.zeros_like(leaf.data))

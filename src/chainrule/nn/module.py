@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 import numpy as np
 
 from chainrule import gate as gate_module
+from chainrule.engine import clear_grad
 from chainrule.nn.parameter import Parameter, label_parameter
 from chainrule.nn.state import (
     IncompatibleKeys,
@@ -313,17 +314,7 @@ class Module:
         optimizers' ``zero_grad`` does), else a new zero gradient replaces it.
         """
         for param in self.parameters():
-            grad = param.grad
-            if set_to_none or grad is None:
-                param.grad = None
-            elif (
-                grad.gate is None
-                and isinstance(grad.data, np.ndarray)
-                and grad.data.flags.writeable
-            ):
-                grad.data.fill(0)
-            else:
-                param.grad = Tensor._make(np.zeros_like(param.data))
+            clear_grad(param, set_to_none)
 
     def apply(self, fn: Callable[[Module], object]) -> Module:
         """Call ``fn(module)`` on every submodule, children first, then on self.

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.engine import clear_grad
 from chainrule.mode import enable_grad
 from chainrule.tensor import Tensor
 
@@ -168,14 +169,7 @@ class Optimizer:
         """
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                elif p.grad.gate is None and _writeable(p.grad.data):
-                    p.grad.data.fill(0)
-                else:  # recorded under create_graph, or not an array we may write to
-                    p.grad = Tensor._make(np.zeros_like(p.data))
+                clear_grad(p, set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Update every parameter that has a gradient; parameters with ``grad=None`` are skipped.
@@ -383,11 +377,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, tuple):
         return tuple(_plain(v) for v in value)
     return value
-
-
-def _writeable(array: Any) -> bool:
-    # A 0-d gradient can be a NumPy scalar (np.float64), which cannot be written to.
-    return isinstance(array, np.ndarray) and array.flags.writeable
 
 
 def _is_number(value: Any) -> bool:
