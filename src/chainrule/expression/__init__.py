@@ -44,20 +44,18 @@ Decisions
 """
 
 from chainrule.expression.language import (
-    ALLOWED,
-    FUNCTIONS,
     MAX_DEPTH,
     MAX_LENGTH,
     MAX_VALUE_DEPTH,
     Apply,
     Expression,
     ExpressionError,
-    Function,
     Number,
     Variable,
     parse,
 )
 from chainrule.expression.values import parse_assignments, parse_value
+from chainrule.expression.vocabulary import ALLOWED, FUNCTIONS, Function
 
 __all__ = [
     "ALLOWED", "FUNCTIONS", "MAX_DEPTH", "MAX_LENGTH", "MAX_VALUE_DEPTH", "Apply",

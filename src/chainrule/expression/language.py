@@ -6,12 +6,20 @@ from __future__ import annotations
 import ast
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 import chainrule as cr
+from chainrule.expression.vocabulary import (
+    ALLOWED,
+    FUNCTIONS,
+    NEGATIVE,
+    OPERATORS,
+    REFUSED,
+    Function,
+)
 from chainrule.tensor import Tensor
 
 MAX_LENGTH = 2_000
@@ -25,95 +33,6 @@ class ExpressionError(ValueError):
 
 
 ExpressionError.__module__ = "chainrule.expression"  # where users import it from
-
-
-@dataclass(frozen=True)
-class Function:
-    """A function of the language: ``call(*operands, *numbers)``.
-
-    `operands` name the arguments that are expressions; `numbers` the parameters after
-    them, which must be number literals (``leaky_relu(x, 0.1)``); the last `optional` of
-    those may be left out (chainrule's defaults apply).
-    """
-
-    name: str
-    call: Callable[..., Tensor]
-    operands: tuple[str, ...]
-    doc: str
-    numbers: tuple[str, ...] = ()
-    optional: int = 0
-
-    @property
-    def form(self) -> str:
-        """How it is called: ``leaky_relu(x[, negative_slope])``."""
-        required = self.operands + self.numbers[: len(self.numbers) - self.optional]
-        optional = "".join(f"[, {n}]" for n in self.numbers[len(required) - len(self.operands) :])
-        return f"{self.name}({', '.join(required)}{optional})"
-
-    def accepts(self, n_args: int) -> bool:
-        lowest = len(self.operands) + len(self.numbers) - self.optional
-        return lowest <= n_args <= len(self.operands) + len(self.numbers)
-
-
-X, XY = ("x",), ("x", "y")  # the operands of one- and two-argument functions
-#: The functions by name; a name with two entries is chosen by its number of arguments.
-FUNCTIONS: dict[str, tuple[Function, ...]] = {}
-for _function in (
-    Function("abs", cr.abs, X, "absolute value"),
-    Function("clip", cr.clip, X, "x limited to [lo, hi]", ("lo", "hi")),
-    Function("cos", cr.cos, X, "cosine"),
-    Function("dot", cr.matmul, XY, "inner product of vectors (matrix product of matrices)"),
-    Function("elu", cr.elu, X, "exponential linear unit", ("alpha",), 1),
-    Function("exp", cr.exp, X, "e to the x"),
-    Function("leaky_relu", cr.leaky_relu, X, "max(slope*x, x)", ("negative_slope",), 1),
-    Function("log", cr.log, X, "natural logarithm"),
-    Function("log_softmax", cr.log_softmax, X, "log of softmax (last axis)"),
-    Function("logsumexp", cr.logsumexp, X, "log of the sum of exp (all elements)"),
-    Function("matmul", cr.matmul, XY, "matrix product, as @"),
-    Function("max", cr.max, X, "the largest element"),
-    Function("max", cr.maximum, XY, "elementwise maximum (the max gate routes)"),
-    Function("maximum", cr.maximum, XY, "elementwise maximum"),
-    Function("mean", cr.mean, X, "mean of all elements"),
-    Function("min", cr.min, X, "the smallest element"),
-    Function("min", cr.minimum, XY, "elementwise minimum"),
-    Function("minimum", cr.minimum, XY, "elementwise minimum"),
-    Function("relu", cr.relu, X, "max(0, x)"),
-    Function("sigmoid", cr.sigmoid, X, "1 / (1 + exp(-x)), as one gate"),
-    Function("sin", cr.sin, X, "sine"),
-    Function("softmax", cr.softmax, X, "softmax (last axis)"),
-    Function("softplus", cr.softplus, X, "log(1 + exp(x))"),
-    Function("sqrt", cr.sqrt, X, "square root"),
-    Function("sum", cr.sum, X, "sum of all elements"),
-    Function("tanh", cr.tanh, X, "hyperbolic tangent"),
-    Function("transpose", cr.transpose, X, "reversed axes (a matrix transposed)"),
-):
-    FUNCTIONS[_function.name] = (*FUNCTIONS.get(_function.name, ()), _function)
-
-_OPERATORS = {
-    ast.Add: Function("+", cr.add, XY, "add"),
-    ast.Sub: Function("-", cr.subtract, XY, "subtract"),
-    ast.Mult: Function("*", cr.multiply, XY, "multiply"),
-    ast.Div: Function("/", cr.divide, XY, "divide"),
-    ast.Pow: Function("**", cr.power, XY, "power"),
-    ast.MatMult: Function("@", cr.matmul, XY, "matrix product"),
-}
-_NEGATIVE = Function("-", cr.negative, X, "negative")
-
-ALLOWED = (
-    "allowed are numbers, variables, unary - +, binary + - * / ** @, parentheses and calls "
-    "of " + ", ".join(FUNCTIONS)
-)
-
-# What to call a refused piece of syntax, by its ast class.
-_REFUSED = {
-    "Attribute": "attribute access", "Subscript": "indexing", "Compare": "a comparison",
-    "BoolOp": "and/or", "IfExp": "a conditional expression", "Lambda": "a lambda",
-    "ListComp": "a comprehension", "SetComp": "a comprehension", "DictComp": "a comprehension",
-    "GeneratorExp": "a generator expression", "List": "a list", "Tuple": "a tuple",
-    "Set": "a set", "Dict": "a dict", "JoinedStr": "an f-string", "NamedExpr": "an assignment",
-    "Starred": "a starred argument", "Await": "await", "Yield": "yield", "YieldFrom": "yield",
-    "Slice": "a slice",
-}  # fmt: skip
 
 
 # ----- the checked tree -----
@@ -308,17 +227,17 @@ class _Checker:
                 return Number(value)
             if isinstance(node.op, ast.UAdd):
                 return operand
-            return Apply(_NEGATIVE, (operand,), (), column)
-        if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+            return Apply(NEGATIVE, (operand,), (), column)
+        if isinstance(node, ast.BinOp) and type(node.op) in OPERATORS:
             left = self.check(node.left, depth + 1)
             right = self.check(node.right, depth + 1)
-            return Apply(_OPERATORS[type(node.op)], (left, right), (), column)
+            return Apply(OPERATORS[type(node.op)], (left, right), (), column)
         if isinstance(node, ast.Call):
             return self.call(node, depth, column)
         if isinstance(node, (ast.UnaryOp, ast.BinOp)):
             symbol = _SYMBOLS.get(type(node.op).__name__, type(node.op).__name__)
             raise self.error(node, f"uses the operator {symbol}, which is not allowed")
-        what = _REFUSED.get(type(node).__name__, f"Python syntax ({type(node).__name__})")
+        what = REFUSED.get(type(node).__name__, f"Python syntax ({type(node).__name__})")
         raise self.error(node, f"is {what}, which is not allowed")
 
     def name(self, node: ast.Name) -> Variable:

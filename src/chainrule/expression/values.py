@@ -11,7 +11,6 @@ import numpy as np
 
 from chainrule.expression.language import (
     _NAME,
-    FUNCTIONS,
     MAX_VALUE_DEPTH,
     ExpressionError,
     _column,
@@ -19,6 +18,7 @@ from chainrule.expression.language import (
     _quote,
     _syntax_tree,
 )
+from chainrule.expression.vocabulary import FUNCTIONS
 
 
 def parse_value(text: str) -> np.ndarray:
