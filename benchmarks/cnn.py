@@ -141,33 +141,25 @@ def make_numpy(x, y, weights):
 # ----- chainrule and PyTorch: the same network from their layers
 
 
-def chainrule_model():
+def network(layers):
+    """The network from `layers`: ``chainrule.nn`` or ``torch.nn`` (the same names and
+    arguments)."""
     (c1_out, c1_in), (c2_out, c2_in) = CONVS
-    return nn.Sequential(
-        nn.Conv2d(c1_in, c1_out, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(c2_in, c2_out, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(FLAT, CLASSES),
-    )  # fmt: skip
-
-
-def torch_model(torch):
-    tnn = torch.nn
-    (c1_out, c1_in), (c2_out, c2_in) = CONVS
-    return tnn.Sequential(
-        tnn.Conv2d(c1_in, c1_out, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
-        tnn.Conv2d(c2_in, c2_out, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
-        tnn.Flatten(), tnn.Linear(FLAT, CLASSES),
+    return layers.Sequential(
+        layers.Conv2d(c1_in, c1_out, 3, padding=1), layers.ReLU(), layers.MaxPool2d(2),
+        layers.Conv2d(c2_in, c2_out, 3, padding=1), layers.ReLU(), layers.MaxPool2d(2),
+        layers.Flatten(), layers.Linear(FLAT, CLASSES),
     )  # fmt: skip
 
 
 def make_chainrule(x, y, weights):
-    return chainrule_sgd_step(chainrule_model(), weights, x, y, LR)
+    return chainrule_sgd_step(network(nn), weights, x, y, LR)
 
 
 def make_torch(torch, x, y, weights):
     # As many threads as OpenBLAS has (NumPy's matrix products), 2 unless set.
     torch.set_num_threads(int(os.environ.get("OPENBLAS_NUM_THREADS", "2")))
-    return torch_sgd_step(torch, torch_model(torch), weights, x, y, LR)
+    return torch_sgd_step(torch, network(torch.nn), weights, x, y, LR)
 
 
 def makers(with_torch: bool = True) -> dict:

@@ -46,7 +46,7 @@ def make_deep_chain(inputs: dict) -> callable:
 
 
 def make_cnn(inputs: dict) -> callable:
-    return _sgd_step(cnn.chainrule_model(), inputs)
+    return _sgd_step(cnn.network(nn), inputs)
 
 
 MAKERS = {"mlp": make_mlp, "chain": make_chain, "deep_chain": make_deep_chain, "cnn": make_cnn}

@@ -50,7 +50,7 @@ def make_deep_chain(inputs: dict) -> callable:
 
 
 def make_cnn(inputs: dict) -> callable:
-    return _sgd_step(cnn.torch_model(torch), inputs)
+    return _sgd_step(cnn.network(torch.nn), inputs)
 
 
 MAKERS = {"mlp": make_mlp, "chain": make_chain, "deep_chain": make_deep_chain, "cnn": make_cnn}
