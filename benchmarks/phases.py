@@ -1,0 +1,203 @@
+"""Where the time of a step goes: chainrule's phases against the hand-written NumPy's.
+
+python benchmarks/phases.py            # medians of 300 steps (about a minute)
+python benchmarks/phases.py --quick    # a few steps, to check that it runs
+
+The suite (`benchmarks/suite.py`) times whole steps; this splits them, in one process
+with the implementations interleaved and a collected heap before each step, as the
+suite times them (one BLAS thread: set OPENBLAS_NUM_THREADS=1 for the suite's setting):
+
+- the MLP SGD step of `benchmarks/mlp.py`: ``zero_grad``, the model's forward, the
+  loss, backward and the optimizer's step, against the same parts of the NumPy step
+  (which has no gradients to clear: its gradients are locals);
+- the per-op chain of `benchmarks/chain.py`, forward and backward apart, in µs per op:
+  NumPy, chainrule eager and `cr.Graph` replay.
+
+Medians per phase; a phase's difference is what chainrule adds to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import time
+
+import chain
+import mlp
+import numpy as np
+from common import check_same
+
+import chainrule as cr
+from chainrule import nn, optim
+from chainrule.nn import functional as F
+
+clock = time.perf_counter
+
+
+def mlp_chainrule(x, y, weights):
+    """The suite's chainrule MLP step, timing each phase into `times` (name: seconds);
+    it returns the loss and the first layer's new weights."""
+    layers = [nn.Linear(a, b) for a, b in zip(mlp.SIZES, mlp.SIZES[1:])]
+    model = nn.Sequential(layers[0], nn.ReLU(), layers[1], nn.ReLU(), layers[2])
+    for p, w in zip(model.parameters(), weights, strict=True):
+        p.data[...] = w
+    optimizer = optim.SGD(model.parameters(), lr=mlp.LR)
+    xt = cr.tensor(x)
+
+    def step(times: dict) -> None:
+        t0 = clock()
+        optimizer.zero_grad()
+        t1 = clock()
+        scores = model(xt)
+        t2 = clock()
+        loss = F.cross_entropy(scores, y)
+        t3 = clock()
+        loss.backward()
+        t4 = clock()
+        optimizer.step()
+        t5 = clock()
+        _record(times, (t0, t1, t2, t3, t4, t5))
+        return loss.item(), layers[0].weight.data
+
+    return step
+
+
+def mlp_numpy(x, y, weights):
+    """`benchmarks/mlp.py`'s NumPy step, phase by phase."""
+    params = [w.copy() for w in weights]
+    rows = np.arange(len(x))
+
+    def step(times: dict) -> None:
+        w1, b1, w2, b2, w3, b3 = params
+        t0 = t1 = clock()
+        h1 = np.maximum(x @ w1.T + b1, 0)
+        h2 = np.maximum(h1 @ w2.T + b2, 0)
+        scores = h2 @ w3.T + b3
+        t2 = clock()
+        shifted = scores - scores.max(axis=1, keepdims=True)
+        exp = np.exp(shifted)
+        probs = exp / exp.sum(axis=1, keepdims=True)
+        loss = -np.mean(np.log(probs[rows, y]))
+        t3 = clock()
+        dscores = probs
+        dscores[rows, y] -= 1
+        dscores /= len(x)
+        dw3, db3 = dscores.T @ h2, dscores.sum(axis=0)
+        dh2 = (dscores @ w3) * (h2 > 0)
+        dw2, db2 = dh2.T @ h1, dh2.sum(axis=0)
+        dh1 = (dh2 @ w2) * (h1 > 0)
+        dw1, db1 = dh1.T @ x, dh1.sum(axis=0)
+        t4 = clock()
+        for p, g in zip(params, (dw1, db1, dw2, db2, dw3, db3)):
+            p -= mlp.LR * g
+        t5 = clock()
+        _record(times, (t0, t1, t2, t3, t4, t5))
+        return loss, params[0]
+
+    return step
+
+
+MLP_PHASES = ("zero_grad", "forward", "loss", "backward", "step")
+
+
+def _record(times: dict, stamps: tuple) -> None:
+    for name, start, end in zip(MLP_PHASES, stamps, stamps[1:]):
+        times.setdefault(name, []).append(end - start)
+
+
+def chain_phases(x, a, b):
+    """(forward, backward) pairs per implementation: forward returns what backward needs."""
+
+    def numpy_forward():
+        outs, y = [], x
+        for _ in range(chain.REPEATS):
+            y = np.tanh(y * a + b)
+            outs.append(y)
+        return outs
+
+    def numpy_backward(outs):
+        g = np.ones_like(x)
+        for out in reversed(outs):
+            g = g * (1 - out * out) * a
+        return g
+
+    def f(xt):
+        y = xt
+        for _ in range(chain.REPEATS):
+            y = cr.tanh(y * a + b)
+        return y.sum()
+
+    def eager_forward():
+        return f(cr.tensor(x, requires_grad=True))
+
+    graph = cr.Graph(f)
+    graph.forward(cr.tensor(x, requires_grad=True))  # the trace, before timing
+    return {
+        "numpy (hand-written)": (numpy_forward, numpy_backward),
+        "chainrule eager": (eager_forward, lambda value: value.backward()),
+        "chainrule Graph replay": (
+            lambda: graph.forward(cr.tensor(x, requires_grad=True)),
+            lambda _: graph.backward(),
+        ),
+    }
+
+
+def time_interleaved(steps: dict, repeats: int, warmup: int = 5) -> dict[str, dict]:
+    """{implementation: {phase: median seconds}}; `steps` map a name to step(times)."""
+    times: dict[str, dict] = {name: {} for name in steps}
+    for _ in range(warmup):
+        for step in steps.values():
+            step({})
+    for _ in range(repeats):
+        for name, step in steps.items():
+            gc.collect()
+            step(times[name])
+    return {
+        name: {phase: statistics.median(v) for phase, v in phases.items()}
+        for name, phases in times.items()
+    }
+
+
+def chain_steps(pairs: dict) -> dict:
+    def timed(forward, backward):
+        def step(times: dict) -> None:
+            t0 = clock()
+            kept = forward()
+            t1 = clock()
+            backward(kept)
+            t2 = clock()
+            times.setdefault("forward", []).append(t1 - t0)
+            times.setdefault("backward", []).append(t2 - t1)
+
+        return step
+
+    return {name: timed(*pair) for name, pair in pairs.items()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a few steps (a smoke test)")
+    args = parser.parse_args(argv)
+    repeats = 3 if args.quick else 300
+
+    x, y, weights = mlp.inputs()
+    steps = {"chainrule": mlp_chainrule(x, y, weights), "numpy": mlp_numpy(x, y, weights)}
+    check_same("MLP: numpy", steps["chainrule"]({}), steps["numpy"]({}))  # the same work
+    medians = time_interleaved(steps, repeats)
+    print(f"MLP {'-'.join(map(str, mlp.SIZES))} SGD step, batch {mlp.BATCH}: median µs per phase")
+    print(f"{'phase':<10} {'chainrule':>10} {'numpy':>10} {'difference':>11}")
+    for phase in MLP_PHASES:
+        ours, floor = medians["chainrule"][phase] * 1e6, medians["numpy"][phase] * 1e6
+        print(f"{phase:<10} {ours:>10.1f} {floor:>10.1f} {ours - floor:>+11.1f}")
+
+    medians = time_interleaved(chain_steps(chain_phases(*chain.inputs())), repeats // 2)
+    print(f"\nPer-op chain ({chain.N_OPS:,} ops on 16 floats): median µs per op")
+    print(f"{'':<24} {'forward':>8} {'backward':>9}")
+    for name, phases in medians.items():
+        fwd, bwd = (phases[p] * 1e6 / chain.N_OPS for p in ("forward", "backward"))
+        print(f"{name:<24} {fwd:>8.3f} {bwd:>9.3f}")
+
+
+if __name__ == "__main__":
+    main()
