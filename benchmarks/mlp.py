@@ -68,10 +68,13 @@ def make_numpy(x, y, weights):
     return step
 
 
-def make_chainrule(x, y, weights):
+def chainrule_model():
     layers = [nn.Linear(a, b) for a, b in zip(SIZES, SIZES[1:])]
-    model = nn.Sequential(layers[0], nn.ReLU(), layers[1], nn.ReLU(), layers[2])
-    return chainrule_sgd_step(model, weights, x, y, LR)
+    return nn.Sequential(layers[0], nn.ReLU(), layers[1], nn.ReLU(), layers[2])
+
+
+def make_chainrule(x, y, weights):
+    return chainrule_sgd_step(chainrule_model(), weights, x, y, LR)
 
 
 def make_torch(torch, x, y, weights):

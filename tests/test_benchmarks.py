@@ -1,4 +1,5 @@
-"""The benchmark runner runs: a smoke test of `benchmarks/run.py --quick`, no timings checked."""
+"""The benchmark runners run: smoke tests of `benchmarks/run.py --quick` and
+`benchmarks/phases.py --quick`, no timings checked."""
 
 import subprocess
 import sys
@@ -8,25 +9,26 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKLOADS = ("chain", "deep_chain", "mlp", "cnn", "digits_train", "import_time")
 
 
-def test_benchmarks_quick_run_prints_every_workload():
+def run_quick(script: str) -> str:
+    """The output of ``python benchmarks/<script> --quick``, which must succeed."""
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick"],
+        [sys.executable, str(ROOT / "benchmarks" / script), "--quick"],
         capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    table = result.stdout.split("\n\n", 1)[1]
+    return result.stdout
+
+
+def test_benchmarks_quick_run_prints_every_workload():
+    stdout = run_quick("run.py")
+    table = stdout.split("\n\n", 1)[1]
     for name in WORKLOADS:
-        assert f"{name}: " in table, f"{name} missing from:\n{result.stdout}"
+        assert f"{name}: " in table, f"{name} missing from:\n{stdout}"
     assert "chainrule / numpy = " in table
 
 
 def test_phases_quick_run_splits_both_steps():
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "phases.py"), "--quick"],
-        capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+    lines = run_quick("phases.py").splitlines()
     for phase in ("zero_grad", "forward", "loss", "backward", "step"):
         row = next(line for line in lines if line.startswith(phase + " "))
         assert len(row.split()) == 4, row  # chainrule, numpy, difference
