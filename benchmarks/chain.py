@@ -30,34 +30,32 @@ def inputs():
     return x, a, b
 
 
-def run_numpy(x, a, b):
-    """The floor: forward keeping the tanh outputs, then the backward written by hand."""
+def numpy_forward(x, a, b):
+    """The floor's forward: the value, and the tanh outputs kept for the backward."""
     outs = []
     y = x
     for _ in range(REPEATS):
         y = np.tanh(y * a + b)
         outs.append(y)
-    value = y.sum()
+    return y.sum(), outs
+
+
+def numpy_backward(x, a, outs):
+    """The floor's backward, written by hand: d value / dx."""
     g = np.ones_like(x)
     for out in reversed(outs):
         g = g * (1 - out * out) * a
-    return value, g
+    return g
 
 
-def run_chainrule(x, a, b):
-    y = xt = cr.tensor(x, requires_grad=True)
-    for _ in range(REPEATS):
-        y = y * a
-        y = y + b
-        y = cr.tanh(y)
-    value = y.sum()
-    value.backward()
-    return value.data, xt.grad.data
+def run_numpy(x, a, b):
+    """The floor: the forward keeping the tanh outputs, then the backward by hand."""
+    value, outs = numpy_forward(x, a, b)
+    return value, numpy_backward(x, a, outs)
 
 
-def make_graph_replay(x, a, b):
-    """The same chain captured once by `cr.Graph` (the trace happens here, not in the
-    timed calls), then replayed forward and backward on each call."""
+def chain_function(a, b):
+    """The chain as a function of a tensor, in chainrule's ops: f(x) = value."""
 
     def f(xt):
         y = xt
@@ -67,7 +65,20 @@ def make_graph_replay(x, a, b):
             y = cr.tanh(y)
         return y.sum()
 
-    graph = cr.Graph(f)
+    return f
+
+
+def run_chainrule(x, a, b):
+    xt = cr.tensor(x, requires_grad=True)
+    value = chain_function(a, b)(xt)
+    value.backward()
+    return value.data, xt.grad.data
+
+
+def make_graph_replay(x, a, b):
+    """The same chain captured once by `cr.Graph` (the trace happens here, not in the
+    timed calls), then replayed forward and backward on each call."""
+    graph = cr.Graph(chain_function(a, b))
     graph.forward(cr.tensor(x, requires_grad=True))
 
     def run_graph_replay(x, a, b):

@@ -44,7 +44,7 @@ def mlp_chainrule(x, y, weights):
     optimizer = optim.SGD(model.parameters(), lr=mlp.LR)
     xt, first = cr.tensor(x), next(iter(model.parameters()))
 
-    def step(times: dict) -> None:
+    def step(times: dict) -> tuple:
         t0 = clock()
         optimizer.zero_grad()
         t1 = clock()
@@ -67,7 +67,7 @@ def mlp_numpy(x, y, weights):
     params = [w.copy() for w in weights]
     rows = np.arange(len(x))
 
-    def step(times: dict) -> None:
+    def step(times: dict) -> tuple:
         w1, b1, w2, b2, w3, b3 = params
         t0 = t1 = clock()
         h1 = np.maximum(x @ w1.T + b1, 0)
@@ -107,34 +107,18 @@ def _record(times: dict, stamps: tuple) -> None:
 
 def chain_phases(x, a, b):
     """(forward, backward) pairs per implementation: forward returns what backward needs."""
-
-    def numpy_forward():
-        outs, y = [], x
-        for _ in range(chain.REPEATS):
-            y = np.tanh(y * a + b)
-            outs.append(y)
-        return outs
-
-    def numpy_backward(outs):
-        g = np.ones_like(x)
-        for out in reversed(outs):
-            g = g * (1 - out * out) * a
-        return g
-
-    def f(xt):
-        y = xt
-        for _ in range(chain.REPEATS):
-            y = cr.tanh(y * a + b)
-        return y.sum()
-
-    def eager_forward():
-        return f(cr.tensor(x, requires_grad=True))
-
+    f = chain.chain_function(a, b)
     graph = cr.Graph(f)
     graph.forward(cr.tensor(x, requires_grad=True))  # the trace, before timing
     return {
-        "numpy (hand-written)": (numpy_forward, numpy_backward),
-        "chainrule eager": (eager_forward, lambda value: value.backward()),
+        "numpy (hand-written)": (
+            lambda: chain.numpy_forward(x, a, b),
+            lambda kept: chain.numpy_backward(x, a, kept[1]),
+        ),
+        "chainrule eager": (
+            lambda: f(cr.tensor(x, requires_grad=True)),
+            lambda value: value.backward(),
+        ),
         "chainrule Graph replay": (
             lambda: graph.forward(cr.tensor(x, requires_grad=True)),
             lambda _: graph.backward(),
