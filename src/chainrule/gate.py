@@ -42,6 +42,8 @@ from chainrule.tensor import Tensor, as_array
 _sequence = itertools.count()
 _new = object.__new__
 _RAW_CONSTANTS = (int, float, bool, np.ndarray, np.generic, type(None))
+# The constants the one- and two-input path of `Gate.apply` takes as they are (by type).
+_PLAIN = frozenset((np.ndarray, float, int))
 _SHAPE_WORDS = ("shape", "broadcast", "dimension", "size", "axis")
 
 #: The tracer of a `chainrule.Graph` while it captures a function, else None: every
@@ -153,41 +155,44 @@ class Gate:
         """Run the gate on tensors (or arrays, or numbers) and record it if needed."""
         if TRACE is not None:
             return TRACE(cls, inputs, params)
-        arrays = []
-        needs = []
-        edges = []
-        has_tensor = False
-        for x in inputs:
-            if isinstance(x, Tensor):
-                arrays.append(x.data)
-                needs.append(x.requires_grad)
-                # The edge to a computed input is the gate that made it, not the tensor:
-                # a tensor the caller dropped frees its array unless a gate saved it.
-                producer = x._gate
-                edges.append(x if producer is None else producer)
-                has_tensor = True
+        # Almost every op of a model is one tensor, or a tensor and a tensor or a plain
+        # constant, and no keyword arguments: those are unpacked here without the general
+        # loop of `_unpack`, and forward is called with its arguments spelled out (a call
+        # with *arrays is not inlined by the interpreter). With the rest of this method
+        # inline, that is a tenth of an op's cost on small tensors (benchmarks/chain.py).
+        arity = len(inputs)
+        x = inputs[0] if arity else None
+        if params or arity > 2 or not isinstance(x, Tensor):
+            arity = 0
+        elif arity == 1:
+            needs = (x.requires_grad,)
+            edges = (x if x._gate is None else x._gate,)
+        else:
+            y = inputs[1]
+            if isinstance(y, Tensor):
+                needs = (x.requires_grad, y.requires_grad)
+                edges = (x if x._gate is None else x._gate, y if y._gate is None else y._gate)
+                y = y.data
+            elif type(y) in _PLAIN:
+                needs = (x.requires_grad, False)
+                edges = (x if x._gate is None else x._gate, y)
             else:
-                if not isinstance(x, _RAW_CONSTANTS):
-                    x = _convert(cls, x)
-                arrays.append(x)
-                needs.append(False)
-                edges.append(x)
-        if not has_tensor:
-            # A gate called on plain Python data follows the tensor dtype policy.
-            arrays = [as_array(x) if isinstance(x, (int, float)) else x for x in arrays]
+                arity = 0
+        if arity == 0:
+            arrays, needs, edges = _unpack(cls, inputs)
 
         gate = _new(cls)
         gate.saved = ()
-        # A tuple of bools: the cyclic GC stops tracking it, which keeps long graphs cheap.
-        gate.needs_input_grad = needs = tuple(needs)
+        gate.needs_input_grad = needs
         try:
-            out = gate.forward(*arrays, **params) if params else gate.forward(*arrays)
-        except ValueError as error:
-            if isinstance(error, ShapeError) or not any(w in str(error) for w in _SHAPE_WORDS):
-                raise
-            raise ShapeError(f"{cls.__name__}: {error} (inputs: {_describe(inputs)})") from error
-        except TypeError as error:
-            raise TypeError(f"{cls.__name__}: {error} (inputs: {_describe(inputs)})") from error
+            if arity == 1:
+                out = gate.forward(x.data)
+            elif arity == 2:
+                out = gate.forward(x.data, y)
+            else:
+                out = gate.forward(*arrays, **params)
+        except (ValueError, TypeError) as error:
+            _reraise(cls, error, inputs)
         if type(out) is not np.ndarray:
             # NumPy returns scalars, not 0-d arrays, from ops on 0-d arrays: keep the
             # saved value identical to the output, so that create_graph can find it.
@@ -204,7 +209,7 @@ class Gate:
         result.name = None
         dtype = out.dtype
         if True in needs and STATE.grad_enabled and dtype.kind == "f":
-            gate.inputs = tuple(edges)
+            gate.inputs = edges
             gate.seq = next(_sequence)  # creation order: the engine's topological order
             # What consumers need of the output once the tensor may be gone: its dtype
             # and shape (to check gradients) and its identity (to find it in `saved`).
@@ -269,6 +274,45 @@ def _convert(cls, x):
     if isinstance(x, (list, tuple)):
         return as_array(x)
     raise TypeError(f"{cls.__name__}: expected tensors, arrays or numbers, got {type(x).__name__}")
+
+
+def _reraise(cls, error: Exception, inputs):
+    """Raise `error`, which ``cls.forward`` raised, again: a type or shape complaint with
+    the gate's name and the inputs' shapes and dtypes, any other as it is."""
+    if isinstance(error, TypeError):
+        raise TypeError(f"{cls.__name__}: {error} (inputs: {_describe(inputs)})") from error
+    if isinstance(error, ShapeError) or not any(w in str(error) for w in _SHAPE_WORDS):
+        raise error
+    raise ShapeError(f"{cls.__name__}: {error} (inputs: {_describe(inputs)})") from error
+
+
+def _unpack(cls, inputs) -> tuple[list, tuple, tuple]:
+    """`Gate.apply`'s inputs in general: the arrays for forward, which of them need a
+    gradient, and the edges of the graph, one per input."""
+    arrays = []
+    needs = []
+    edges = []
+    has_tensor = False
+    for x in inputs:
+        if isinstance(x, Tensor):
+            arrays.append(x.data)
+            needs.append(x.requires_grad)
+            # The edge to a computed input is the gate that made it, not the tensor:
+            # a tensor the caller dropped frees its array unless a gate saved it.
+            producer = x._gate
+            edges.append(x if producer is None else producer)
+            has_tensor = True
+        else:
+            if not isinstance(x, _RAW_CONSTANTS):
+                x = _convert(cls, x)
+            arrays.append(x)
+            needs.append(False)
+            edges.append(x)
+    if not has_tensor:
+        # A gate called on plain Python data follows the tensor dtype policy.
+        arrays = [as_array(x) if isinstance(x, (int, float)) else x for x in arrays]
+    # A tuple of bools: the cyclic GC stops tracking it, which keeps long graphs cheap.
+    return arrays, tuple(needs), tuple(edges)
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
