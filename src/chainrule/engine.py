@@ -139,21 +139,23 @@ def _walk(roots, targets, retain_graph: bool, create_graph: bool) -> dict:
             heappush(heap, (-gate.seq, gate))
     anomaly = STATE.anomaly
     ndarray = np.ndarray
-    # The latest gate found since the last pop, held outside the heap: in a chain it is
-    # always the next one, and the heap is then never touched.
-    upcoming = None
+    # The latest gate found since the last pop, and its gradient, held outside the heap
+    # and the dict: in a chain it is always the next one, and neither is then touched.
+    upcoming = upcoming_g = None
 
     with enable_grad() if create_graph else no_grad():
         while True:
             if upcoming is not None:
-                gate, upcoming = upcoming, None
+                gate, g, upcoming = upcoming, upcoming_g, None
                 if heap and heap[0][0] < -gate.seq:  # a later gate is waiting: it goes first
+                    grads[gate] = g
                     gate = heapreplace(heap, (-gate.seq, gate))[1]
+                    g = grads.pop(gate)
             elif heap:
                 gate = heappop(heap)[1]
+                g = grads.pop(gate)
             else:
                 break
-            g = grads.pop(gate)
             inputs = gate.inputs
             if gate.saved is _FREED:
                 raise GraphFreedError(
@@ -178,27 +180,31 @@ def _walk(roots, targets, retain_graph: bool, create_graph: bool) -> dict:
             for x, dx, need in zip(inputs, input_grads, gate.needs_input_grad):
                 if not need or dx is None:
                     continue
-                leaf = isinstance(x, Tensor)  # else x is the gate that made this input
-                like = x.data if leaf else x
-                dtype = like.dtype if leaf else x.out_dtype
-                # A user's gate's gradients are checked in full (shape too); the built-in
-                # gates' only where their type or dtype is not the input's.
-                if checked or type(dx) is not ndarray or dx.dtype is not dtype:
-                    dx = conform_grad(gate, _position(inputs, x), dx, like, create_graph)
+                if isinstance(x, Tensor):  # a leaf
+                    if checked or type(dx) is not ndarray or dx.dtype is not x.data.dtype:
+                        dx = conform_grad(gate, _position(inputs, x), dx, x.data, create_graph)
+                    if anomaly:
+                        check_finite(gate, dx, "backward")
+                    _add(found, x, dx)
+                    continue
+                # x is the gate that made this input. A user's gate's gradients are
+                # checked in full (shape too); the built-in gates' only where their type
+                # or dtype is not the input's.
+                if checked or type(dx) is not ndarray or dx.dtype is not x.out_dtype:
+                    dx = conform_grad(gate, _position(inputs, x), dx, x, create_graph)
                 if anomaly:
                     check_finite(gate, dx, "backward")
-                if leaf:
-                    _add(found, x, dx)
+                if x is upcoming:
+                    upcoming_g = upcoming_g + dx
                 elif x in grads:
                     grads[x] = grads[x] + dx
                 elif stop_gates and x in stop_gates:
                     _add(found, stop_gates[x], dx)
+                elif upcoming is None:
+                    upcoming, upcoming_g = x, dx
                 else:
                     grads[x] = dx
-                    if upcoming is None:
-                        upcoming = x
-                    else:
-                        heappush(heap, (-x.seq, x))
+                    heappush(heap, (-x.seq, x))
     return found
 
 
