@@ -146,6 +146,74 @@ def test_custom_gate_keyword_params():
     assert cr.gradcheck(lambda t: Scale.apply(t, factor=-2.5), (leaf([0.3, 0.7]),))
 
 
+class Record(cr.Gate):
+    """out = x * y (y = 1 when absent), keeping what forward was called with."""
+
+    def forward(self, x, y=1.0, scale=1.0):
+        self.args = (x, y)
+        self.save(x, y)
+        return x * y * scale
+
+    def backward(self, g):
+        x, y = self.saved
+        return (g * y, g * x)[: len(self.needs_input_grad)]
+
+
+@pytest.mark.parametrize(
+    "make_inputs",
+    [
+        lambda t, u: (t,),  # one tensor
+        lambda t, u: (t, u),  # two tensors
+        lambda t, u: (t, u.data),  # a tensor and an array
+        lambda t, u: (t, 2.5),  # a tensor and a Python float
+        lambda t, u: (t, 3),  # a tensor and a Python int
+        lambda t, u: (cr.nn.Parameter(t.data), u),  # a Tensor subclass
+    ],
+    ids=["tensor", "two-tensors", "tensor-array", "tensor-float", "tensor-int", "parameter"],
+)
+def test_apply_records_the_same_on_its_short_and_general_paths(make_inputs):
+    # `Gate.apply` unpacks one or two inputs without keyword arguments on a path of its
+    # own; a keyword argument sends the same call through the general loop. Both must
+    # hand forward the same arguments and record the same graph.
+    t = cr.tensor([1.5, -2.0], dtype="float64", requires_grad=True)
+    u = cr.tensor([0.5, 4.0], dtype="float64", requires_grad=True)
+    inputs = make_inputs(t.detach().requires_grad_(), u.detach().requires_grad_())
+    short = Record.apply(*inputs)
+    general = Record.apply(*inputs, scale=1.0)
+    a, b = short.gate, general.gate
+    assert [type(v) for v in a.args] == [type(v) for v in b.args]
+    for x, y in zip(a.args, b.args):
+        assert x is y or np.array_equal(x, y)
+    assert a.needs_input_grad == b.needs_input_grad
+    assert type(a.needs_input_grad) is tuple and type(a.inputs) is tuple
+    assert all(x is y for x, y in zip(a.inputs, b.inputs, strict=True))
+    np.testing.assert_array_equal(short.data, general.data)
+    assert short.requires_grad and general.requires_grad and a.seq < b.seq
+    assert a.out_dtype == b.out_dtype and a.out_shape == b.out_shape
+    leaves = [x for x in inputs if isinstance(x, cr.Tensor)]
+    grads = []
+    for out in (short, general):
+        out.sum().backward()
+        grads.append([x.grad.data for x in leaves])
+        for x in leaves:
+            x.grad = None
+    for x, y in zip(*grads, strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_apply_short_path_on_0d_and_integer_outputs():
+    # A 0-d result comes back from NumPy as a scalar: the output is a 0-d array, and
+    # what was saved is that same array (as on the general path). An integer output
+    # is not recorded.
+    x = cr.tensor(2.0, requires_grad=True)
+    out = MultiplyGate.apply(x, x)
+    assert type(out.data) is np.ndarray and out.data.shape == ()
+    out.backward()
+    assert x.grad.item() == 4.0
+    n = cr.tensor(np.arange(3))
+    assert not Record.apply(n, 2).requires_grad and Record.apply(n, 2).gate is None
+
+
 def test_custom_gate_single_gradient_may_be_bare():
     class Double(cr.Gate):
         def forward(self, x):
