@@ -39,7 +39,7 @@ from chainrule.errors import AnomalyError, HigherOrderError, ShapeError
 from chainrule.mode import STATE
 from chainrule.tensor import Tensor, as_array
 
-_sequence = itertools.count()
+_next_seq = itertools.count().__next__
 _new = object.__new__
 _RAW_CONSTANTS = (int, float, bool, np.ndarray, np.generic, type(None))
 # The constants the one- and two-input path of `Gate.apply` takes as they are (by type).
@@ -116,13 +116,15 @@ class Gate:
     # backward freed it); `needs_input_grad`; and on a recorded gate `inputs`, the edges,
     # one per input: the gate that made a computed input (as PyTorch's
     # ``next_functions``), the tensor itself for a leaf, the value of a constant (() once
-    # a backward freed the gate); `seq`, the creation order; `out_dtype`, `out_shape`,
-    # `out_id`: the dtype, shape and ``id`` of the output; `params`, the keyword arguments
-    # of forward (None once freed). Subclasses still get a ``__dict__`` for their own
-    # attributes.
+    # a backward freed the gate); `seq`, the creation order; `out_dtype`, `out_id`: the
+    # dtype and ``id`` of the output; `params`, the keyword arguments of forward (None once
+    # freed); and on a user's gate (`checked`) only, `in_shapes`: the shapes of its inputs,
+    # which the engine checks its gradients against. (The output's shape is not kept:
+    # ``out.shape`` makes a tuple, a twentieth of an op's cost on small tensors.)
+    # Subclasses still get a ``__dict__`` for their own attributes.
     __slots__ = (
-        "saved", "needs_input_grad", "inputs", "seq", "out_dtype", "out_shape", "out_id",
-        "params",
+        "saved", "needs_input_grad", "inputs", "seq", "out_dtype", "out_id", "params",
+        "in_shapes",
         "__dict__", "__weakref__",
     )  # fmt: skip
     # Defaults set per instance only when needed (keeps `apply` cheap).
@@ -133,7 +135,8 @@ class Gate:
         super().__init_subclass__(**kwargs)
         # The shapes of the gradients a gate returns are checked on every backward,
         # except for the built-in gates, whose shapes the test suite verifies for each
-        # gate (the check is a measurable part of the per-gate cost on small tensors).
+        # gate (the check, and keeping the shapes to check, are a measurable part of the
+        # per-gate cost on small tensors).
         cls.checked = not cls.__module__.startswith("chainrule.gates.")
 
     def forward(self, *arrays, **params) -> np.ndarray:
@@ -155,17 +158,18 @@ class Gate:
         """Run the gate on tensors (or arrays, or numbers) and record it if needed."""
         if TRACE is not None:
             return TRACE(cls, inputs, params)
-        # Almost every op of a model is one tensor, or a tensor and a tensor or a plain
-        # constant, and no keyword arguments: those are unpacked here without the general
-        # loop of `_unpack`, and forward is called with its arguments spelled out (a call
-        # with *arrays is not inlined by the interpreter). With the rest of this method
-        # inline, that is a tenth of an op's cost on small tensors (benchmarks/chain.py).
+        # Almost every op of a model is a built-in gate on one tensor, or on a tensor and
+        # a tensor or a plain constant, without keyword arguments: those are unpacked here
+        # without the general loop of `_unpack`, and forward is called with its arguments
+        # spelled out (a call with *arrays is not inlined by the interpreter). With the
+        # rest of this method inline, that is a tenth of an op's cost on small tensors
+        # (benchmarks/chain.py).
         arity = len(inputs)
         x = inputs[0] if arity else None
-        if params or arity > 2 or not isinstance(x, Tensor):
+        if params or arity > 2 or cls.checked or not isinstance(x, Tensor):
             arity = 0
         elif arity == 1:
-            needs = (x.requires_grad,)
+            needs = (True,) if x.requires_grad else (False,)  # constants: nothing to build
             edges = (x if x._gate is None else x._gate,)
         else:
             y = inputs[1]
@@ -174,15 +178,16 @@ class Gate:
                 edges = (x if x._gate is None else x._gate, y if y._gate is None else y._gate)
                 y = y.data
             elif type(y) in _PLAIN:
-                needs = (x.requires_grad, False)
+                needs = (True, False) if x.requires_grad else (False, False)
                 edges = (x if x._gate is None else x._gate, y)
             else:
                 arity = 0
-        if arity == 0:
-            arrays, needs, edges = _unpack(cls, inputs)
-
         gate = _new(cls)
         gate.saved = ()
+        if arity == 0:
+            arrays, needs, edges = _unpack(cls, inputs)
+            if cls.checked:
+                gate.in_shapes = tuple(getattr(a, "shape", ()) for a in arrays)
         gate.needs_input_grad = needs
         try:
             if arity == 1:
@@ -210,11 +215,10 @@ class Gate:
         dtype = out.dtype
         if True in needs and STATE.grad_enabled and dtype.kind == "f":
             gate.inputs = edges
-            gate.seq = next(_sequence)  # creation order: the engine's topological order
+            gate.seq = _next_seq()  # creation order: the engine's topological order
             # What consumers need of the output once the tensor may be gone: its dtype
-            # and shape (to check gradients) and its identity (to find it in `saved`).
+            # (to check gradients) and its identity (to find it in `saved`).
             gate.out_dtype = dtype
-            gate.out_shape = out.shape
             gate.out_id = id(out)
             gate.params = params
             result.requires_grad = True

@@ -68,6 +68,18 @@ from chainrule.gates import (
     Where,
 )
 
+
+def recorded_gates(out: cr.Tensor):
+    """(gate, output shape, input shapes) for every gate the engine recorded behind
+    `out`, earliest first: the gates keep no output shapes, so `Graph.from_tensor`'s walk
+    finds them, from the values."""
+    from chainrule.graph.walk import walk
+
+    capture, gates, _ = walk([out], None)
+    for node, gate in zip(capture.nodes, gates, strict=True):
+        yield gate, node.output.shape, [slot.shape for slot in node.inputs]
+
+
 # ----- samplers: (rng, shape) -> float64 array -----
 
 

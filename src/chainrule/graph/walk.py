@@ -90,13 +90,15 @@ def walk(outputs: list[Tensor], inputs: list[Tensor] | None) -> tuple[Capture, l
         for slot in args:
             if slot.kind == CONSTANT:
                 values.setdefault(id(slot), slot.source)
-        out = capture.new_slot(NODE, g.out_shape, g.out_dtype, True)
+        out = capture.new_slot(NODE, (), g.out_dtype, True)  # its shape: from its value, below
         made_by[id(g)] = out
         capture.add_node(cls.__name__, cls, args, out, dict(g.params or {}), g.needs_input_grad)
     capture.outputs = [slot_of(out, Gate) for out in outputs]
     for tensor, slot in zip(outputs, capture.outputs):
         values.setdefault(id(slot), tensor.data)
     _find_values(capture, ordered, values)
+    for node in capture.nodes:
+        node.output.shape = values[id(node.output)].shape
     return capture, ordered, values
 
 
