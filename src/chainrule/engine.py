@@ -157,7 +157,7 @@ def _walk(roots, targets, retain_graph: bool, create_graph: bool) -> dict:
             else:
                 break
             inputs = gate.inputs
-            if gate.saved is _FREED:
+            if not inputs:  # () once a backward freed it: a recorded gate has inputs
                 raise GraphFreedError(
                     f"backward: went through {type(gate).__name__} a second time, but its "
                     "saved values were freed by the first backward; pass retain_graph=True "

@@ -41,6 +41,7 @@ from chainrule.tensor import Tensor, as_array
 
 _next_seq = itertools.count().__next__
 _new = object.__new__
+_ndarray = np.ndarray
 _RAW_CONSTANTS = (int, float, bool, np.ndarray, np.generic, type(None))
 # The constants the one- and two-input path of `Gate.apply` takes as they are (by type).
 _PLAIN = frozenset((np.ndarray, float, int))
@@ -117,11 +118,11 @@ class Gate:
     # one per input: the gate that made a computed input (as PyTorch's
     # ``next_functions``), the tensor itself for a leaf, the value of a constant (() once
     # a backward freed the gate); `seq`, the creation order; `out_dtype`, `out_id`: the
-    # dtype and ``id`` of the output; `params`, the keyword arguments of forward (None once
-    # freed); and on a user's gate (`checked`) only, `in_shapes`: the shapes of its inputs,
-    # which the engine checks its gradients against. (The output's shape is not kept:
-    # ``out.shape`` makes a tuple, a twentieth of an op's cost on small tensors.)
-    # Subclasses still get a ``__dict__`` for their own attributes.
+    # dtype and ``id`` of the output; `params`, the keyword arguments of forward (None
+    # without any, and once freed); and on a user's gate (`checked`) only, `in_shapes`:
+    # the shapes of its inputs, which the engine checks its gradients against. (The
+    # output's shape is not kept: ``out.shape`` makes a tuple, a twentieth of an op's
+    # cost on small tensors.) Subclasses still get a ``__dict__`` for their own attributes.
     __slots__ = (
         "saved", "needs_input_grad", "inputs", "seq", "out_dtype", "out_id", "params",
         "in_shapes",
@@ -198,7 +199,7 @@ class Gate:
                 out = gate.forward(*arrays, **params)
         except (ValueError, TypeError) as error:
             _reraise(cls, error, inputs)
-        if type(out) is not np.ndarray:
+        if type(out) is not _ndarray:
             # NumPy returns scalars, not 0-d arrays, from ops on 0-d arrays: keep the
             # saved value identical to the output, so that create_graph can find it.
             scalar, out = out, np.asarray(out)
@@ -220,7 +221,7 @@ class Gate:
             # (to check gradients) and its identity (to find it in `saved`).
             gate.out_dtype = dtype
             gate.out_id = id(out)
-            gate.params = params
+            gate.params = params or None  # not an empty dict kept per op
             result.requires_grad = True
             result._gate = gate
         else:  # nothing to record: the gate is dropped with its saved values
