@@ -52,8 +52,11 @@ def run_suite(quick: bool, threads: int, workdir: Path, with_scaling: bool) -> d
             "title": workload.title,
             "unit": workload.unit,
             "medians": {lib: m.medians()[0] * workload.per_second for lib, m in measured.items()},
-            "samples": {lib: len(m.times[0]) for lib, m in measured.items()},
+            "samples": {lib: m.steps()[0] for lib, m in measured.items()},
         }
+        for lib, m in measured.items():
+            rounds = ", ".join(f"{t * workload.per_second:.4g}" for t in m.round_medians()[0])
+            print(f"  {lib}: round medians ({workload.unit}) {rounds}", flush=True)
         if workload.memory:
             results["memory"][name] = {
                 lib: {"peak_mib": m.memory[0]["peak_kib"] / 1024,

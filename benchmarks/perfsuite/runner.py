@@ -110,11 +110,22 @@ def load_result(path: Path) -> list[np.ndarray]:
 class Measured:
     """One library's numbers on one workload (per case for sweeps)."""
 
-    times: list[list[float]] = field(default_factory=list)  # per case, pooled over rounds
+    rounds: list[list[list[float]]] = field(default_factory=list)  # per case, per round
     memory: list[dict] = field(default_factory=list)
 
+    def round_medians(self) -> list[list[float]]:
+        """Per case, the median step of each round (each process), in order."""
+        return [[statistics.median(r) for r in rounds] for rounds in self.rounds]
+
     def medians(self) -> list[float]:
-        return [statistics.median(t) for t in self.times]
+        """Per case, the median step of the fastest round. On a shared machine a process
+        is now and then slowed for its whole life by other jobs (a run prints every
+        round's median), and interference can only ever add time."""
+        return [min(medians) for medians in self.round_medians()]
+
+    def steps(self) -> list[int]:
+        """Per case, the timed steps of all rounds together."""
+        return [sum(map(len, rounds)) for rounds in self.rounds]
 
 
 def measure(
@@ -132,9 +143,10 @@ def measure(
     """Time `workload` on each case for each library, each in its own processes.
 
     The rounds interleave the libraries (numpy, chainrule, torch, numpy, ...), so that a
-    slow spell of a shared machine hits them alike; a round's timed steps are pooled
-    with the others' before the median. Before anything counts, every library's first
-    step from the same inputs must agree with the first library's (`check_agreement`).
+    slow spell of a shared machine hits them alike; each round is one process, and a
+    library's time is the median step of its fastest round (`Measured.medians`). Before
+    anything counts, every library's first step from the same inputs must agree with the
+    first library's (`check_agreement`).
     `maker` names the libraries' step maker when it is not `workload` (the sweeps run
     the MLP maker on other sizes).
     """
@@ -153,15 +165,15 @@ def measure(
             ],
         }  # fmt: skip
 
-    measured = {library: Measured(times=[[] for _ in cases]) for library in libraries}
+    measured = {library: Measured(rounds=[[] for _ in cases]) for library in libraries}
     per_round = max(1, settings.repeats // settings.rounds)
     for _ in range(settings.rounds):
         for library in libraries:
-            for times, report in zip(
-                measured[library].times,
+            for rounds, report in zip(
+                measured[library].rounds,
                 run_worker(job(library, "time", per_round), workdir, threads),
             ):
-                times.extend(report["times"])
+                rounds.append(report["times"])
     for i in range(len(cases)):
         results = {lib: load_result(workdir / f"{workload}-{i}-{lib}.npz") for lib in libraries}
         check_agreement(f"{workload} (case {i})", results, *tolerance)
