@@ -121,8 +121,9 @@ class Gate:
     # dtype and ``id`` of the output; `params`, the keyword arguments of forward (None
     # without any, and once freed); and on a user's gate (`checked`) only, `in_shapes`:
     # the shapes of its inputs, which the engine checks its gradients against. (The
-    # output's shape is not kept: ``out.shape`` makes a tuple, a twentieth of an op's
-    # cost on small tensors.) Subclasses still get a ``__dict__`` for their own attributes.
+    # output's shape is not kept: ``out.shape`` makes a tuple on every op, a measurable
+    # part of an op's cost on small tensors.) Subclasses still get a ``__dict__`` for
+    # their own attributes.
     __slots__ = (
         "saved", "needs_input_grad", "inputs", "seq", "out_dtype", "out_id", "params",
         "in_shapes",
@@ -163,8 +164,8 @@ class Gate:
         # a tensor or a plain constant, without keyword arguments: those are unpacked here
         # without the general loop of `_unpack`, and forward is called with its arguments
         # spelled out (a call with *arrays is not inlined by the interpreter). With the
-        # rest of this method inline, that is a tenth of an op's cost on small tensors
-        # (benchmarks/chain.py).
+        # rest of this method inline, that is a measurable part of an op's cost on small
+        # tensors (benchmarks/chain.py).
         arity = len(inputs)
         x = inputs[0] if arity else None
         if params or arity > 2 or cls.checked or not isinstance(x, Tensor):
