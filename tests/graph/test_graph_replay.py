@@ -9,6 +9,7 @@ import pytest
 import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import nn, optim
+from chainrule.graph.codegen import unlowered_ops
 
 
 def leaf(value, dtype="float64"):
@@ -450,11 +451,13 @@ def _eager_step(case, arrays, upstream):
     return out.data, [None if x.grad is None else x.grad.data for x in xs]
 
 
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "gates"])
 @pytest.mark.parametrize("case", GATE_CASES, ids=[c.id for c in GATE_CASES])
-def test_graph_replays_every_gate_case_bitwise_with_its_gates_reused(case):
+def test_graph_replays_every_gate_case_bitwise_with_its_gates_reused(case, compiled):
     """Every built-in gate, replayed on new inputs by the same program (whose gate
-    instances the second step reuses): values and gradients bitwise eager ones."""
-    graph = cr.Graph(case.fn)
+    instances the second step reuses), or by its compiled code where the gates have
+    lowering rules: values and gradients bitwise eager ones."""
+    graph = cr.Graph(case.fn, compile=compiled)
     for seed in (1, 2, 3):
         arrays = _case_arrays(case, seed)
         try:
@@ -470,6 +473,8 @@ def test_graph_replays_every_gate_case_bitwise_with_its_gates_reused(case):
             if got is not None:
                 assert_same(got.data, want)
     assert graph.trace_count == 1
+    if compiled and not unlowered_ops(graph._program):  # the rules held to the gates
+        assert graph._last().gates is None
 
 
 @pytest.mark.parametrize("case", GATE_CASES, ids=[c.id for c in GATE_CASES])
@@ -513,9 +518,10 @@ def test_graph_passes_no_gradient_past_a_value_dependent_shape():
         assert_same(replayed, y.grad.data)
 
 
-def test_graph_steps_alive_at_once_keep_their_own_gates():
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "gates"])
+def test_graph_steps_alive_at_once_keep_their_own_gates(compiled):
     a = np.array([0.5, -1.5, 2.0])
-    graph = cr.Graph(lambda x: cr.tanh(x * a + 1.0).sum())
+    graph = cr.Graph(lambda x: cr.tanh(x * a + 1.0).sum(), compile=compiled)
     x1, x2 = leaf([0.1, 0.2, 0.3]), leaf([-1.0, 0.0, 1.0])
     out1 = graph.forward(x1)  # not backpropagated yet: holds the program's gates
     out2 = graph.forward(x2)  # so this step gets gates of its own
@@ -526,11 +532,12 @@ def test_graph_steps_alive_at_once_keep_their_own_gates():
         assert_same(x.grad.data, eager.grad.data)
 
 
-def test_graph_gates_let_go_of_a_step_once_it_is_backpropagated_or_dropped():
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "gates"])
+def test_graph_gates_let_go_of_a_step_once_it_is_backpropagated_or_dropped(compiled):
     import gc
     import weakref
 
-    graph = cr.Graph(lambda x: cr.exp(x).sum())
+    graph = cr.Graph(lambda x: cr.exp(x).sum(), compile=compiled)
     graph.forward(leaf([1.0, 2.0]))
     first = weakref.ref(graph.value(graph.nodes[0].output))  # exp(x), saved by its gate
     graph.backward()
@@ -556,7 +563,7 @@ def test_graph_anomaly_mode_names_the_add_gate_a_nan_gradient_passes_through():
 def test_builtin_gate_gradients_for_inputs_that_are_not_0d_are_ndarrays(case):
     """Replay stores such a gradient checking its dtype alone (chainrule.graph.steps):
     only a NumPy scalar, which is 0-d, could be another type."""
-    graph = cr.Graph(case.fn)
+    graph = cr.Graph(case.fn, compile=False)
     try:
         graph.forward(*[leaf(a) for a in case.arrays()])
     except cr.TraceError:  # batch statistics read as arrays: refused, documented

@@ -11,7 +11,14 @@ import numpy as np
 
 from chainrule import gate as gate_module
 from chainrule.errors import TraceError
-from chainrule.graph.program import GraphOutput, Program, Run, _root_grads, forward
+from chainrule.graph.program import (
+    GraphOutput,
+    Program,
+    Run,
+    _root_grads,
+    forward,
+    forward_compiled,
+)
 from chainrule.graph.records import INPUT, NODE, Node, Slot
 from chainrule.mode import STATE
 from chainrule.tensor import Tensor
@@ -38,6 +45,12 @@ class Graph:
         graphs are kept, as ``jax.jit`` keeps one per signature) or raise `TraceError`.
     max_traces : int
         How many signatures are kept; the oldest is dropped beyond that.
+    compile : bool
+        Replay a graph whose gates all have a lowering rule (the arithmetic, elementwise
+        and activation gates, sum and mean) as straight-line NumPy code, generated once
+        per signature (True, the default), or always through the gates (False). Both give
+        bitwise the same values and gradients; the code is faster on small tensors and is
+        shown by `source`. Anomaly mode always runs the gates, which it checks one by one.
 
     Notes
     -----
@@ -64,7 +77,9 @@ class Graph:
     ['Add', 'Multiply']
     """
 
-    def __init__(self, f, *, retrace: bool = True, max_traces: int = 8) -> None:
+    def __init__(
+        self, f, *, retrace: bool = True, max_traces: int = 8, compile: bool = True
+    ) -> None:
         if not callable(f):
             raise TypeError(f"Graph: expected a function, got {type(f).__name__}")
         if max_traces < 1:
@@ -72,6 +87,7 @@ class Graph:
         self._f = f
         self._retrace = retrace
         self._max_traces = max_traces
+        self._compile = compile
         self._programs: dict[tuple, Program] = {}
         self._program: Program | None = None
         self._run: Run | None = None
@@ -119,6 +135,7 @@ class Graph:
         graph._f = None
         graph._retrace = False
         graph._max_traces = 1
+        graph._compile = True
         key = tuple((s.shape, s.dtype, s.requires_grad) for s in program.inputs)
         graph._programs = {key: program}
         graph._program = program
@@ -151,7 +168,13 @@ class Graph:
         if values is None:
             program = self._trace(key, tensors)
             values = program.start(arrays)
-        run = forward(program, values, tuple(tensors))
+        code = None
+        if self._compile and not STATE.anomaly:
+            code = program.compiled(_name(self._f))
+        if code is None:
+            run = forward(program, values, tuple(tensors))
+        else:
+            run = forward_compiled(program, code, values, tuple(tensors))
         self._program, self._run = program, run
         return self._outputs(run)
 
@@ -243,6 +266,47 @@ class Graph:
         if self._run is None:
             raise RuntimeError("Graph: call forward first")
         return self._run
+
+    @property
+    def source(self) -> str:
+        """The Python code a replay runs (of the signature of the last forward): the
+        forward, one NumPy expression per node, then the backward from the outputs that
+        require grad, one per gradient, the chain rule written out.
+
+        Raises RuntimeError for a graph with a gate that has no lowering rule: such a graph
+        is replayed by calling its gates (see ``compile``).
+
+        >>> import chainrule as cr
+        >>> graph = cr.Graph(lambda x, y, z: (x + y) * z)
+        >>> _ = graph.forward(*(cr.tensor(v, requires_grad=True) for v in (-2.0, 5.0, -4.0)))
+        >>> print(graph.source)
+        def forward(values):
+            (x, y, z) = values
+            t0 = asarray(x + y)
+            t1 = asarray(t0 * z)
+            values += (t0, t1)
+        <BLANKLINE>
+        <BLANKLINE>
+        def backward(values, grads):
+            (_, _, z, t0, _) = values
+            dt1 = grads[4]
+            dt0 = asarray(dt1 * z)
+            dz = asarray(dt1 * t0)
+            dx = dt0
+            dy = dt0
+            return [dx, dy, dz, dt0, dt1]
+        <BLANKLINE>
+        """
+        program = self._current()
+        code = program.compiled(_name(self._f))
+        if code is None:
+            from chainrule.graph.codegen import unlowered_ops
+
+            raise RuntimeError(
+                "Graph.source: these ops have no lowering rule, so this graph is replayed "
+                f"by calling its gates and has no code of its own: {', '.join(unlowered_ops(program))}"
+            )
+        return code.source(tuple(sorted({s.index for s in program.outputs if s.requires_grad})))
 
     def summary(self) -> str:
         """A table of the nodes: op, inputs, output shape and dtype, parameters, FLOPs.

@@ -42,6 +42,9 @@ from chainrule.mode import STATE
 from chainrule.tensor import Tensor
 
 
+_NOT_YET = object()
+
+
 class Program:
     """A captured graph, numbered and compiled for replay."""
 
@@ -82,6 +85,16 @@ class Program:
         # returns; `fast_back`: the steps left once passed gradients are read at their
         # source, and `sources`: (slot number, source slot number) to fill in after it.
         self.back, self.fast_back, self.sources = backward_steps(nodes, self.outputs, functions)
+        self._compiled = _NOT_YET
+
+    def compiled(self, name: str):
+        """The program as straight-line code (`chainrule.graph.codegen`), compiled on
+        first use; None when a node has no lowering rule. `name` names its code."""
+        if self._compiled is _NOT_YET:
+            from chainrule.graph.codegen import compile_program  # only for a replay
+
+            self._compiled = compile_program(self, name)
+        return self._compiled
 
     def start(self, arrays: list) -> list | None:
         """The values a run starts from, or None when a parameter or constant tensor no
@@ -126,16 +139,45 @@ class Run:
         for index, g in roots:
             old = grads[index]
             grads[index] = g if old is None else old + g
+        if self.gates is None:  # a compiled forward
+            code = program._compiled
+            roots = tuple(sorted({index for index, _ in roots}))
+            if not STATE.anomaly and all(_as_traced(grads[i], program.slots[i]) for i in roots):
+                return self._done(code.backward(roots)(self.values, grads), retain_graph)
+            # What the compiled code does not do (checks of anomaly mode, a gradient of
+            # another dtype to carry) is done by the gates: run them forward first.
+            n_leaves = len(program.slots) - len(program.nodes)
+            self.values = self.values[:n_leaves]
+            self.call_gates(check=False)
         if STATE.anomaly:
             _backward_checked(program.back, self.gates, self.values, grads)
         else:
             _backward(program.fast_back, self.gates, self.values, grads)
             for slot, source in program.sources:
                 grads[slot] = grads[source]
+        return self._done(grads, retain_graph)
+
+    def _done(self, grads: list, retain_graph: bool) -> list:
         self.grads = grads
         if not retain_graph:
             self.free()
         return grads
+
+    def call_gates(self, check: bool) -> None:
+        """Run the forward through the gates, lent to this run, appending each node's
+        value to `values` (the leaves); in anomaly mode (`check`) each value is checked."""
+        program = self.program
+        values = self.values
+        self.gates = gates = program._gates.lend(self)
+        code = program.code
+        if check:
+            for k, gate in enumerate(gates):  # a step at a time, each output checked when made
+                _forward_lent(code[k : k + 1], gates[k : k + 1], values)
+                check_finite(gate, values[-1], "forward")
+        elif gates is program._gates.gates:
+            _forward_own(code, gates, values)
+        else:
+            _forward_lent(code, gates, values)
 
     def free(self) -> None:
         """Drop what the gates saved, as eager mode does after a backward. The values and
@@ -160,19 +202,22 @@ class Run:
 
 
 def forward(program: Program, values: list, inputs) -> Run:
-    """Replay the program on `values` (as `Program.start` made them)."""
+    """Replay the program through its gates on `values` (as `Program.start` made them)."""
     run = Run(program, values, None, inputs)
-    run.gates = gates = program._gates.lend(run)
-    code = program.code
-    if STATE.anomaly:
-        for k, gate in enumerate(gates):  # a step at a time, each output checked when made
-            _forward_lent(code[k : k + 1], gates[k : k + 1], values)
-            check_finite(gate, values[-1], "forward")
-    elif gates is program._gates.gates:
-        _forward_own(code, gates, values)
-    else:
-        _forward_lent(code, gates, values)
+    run.call_gates(STATE.anomaly)
     return run
+
+
+def forward_compiled(program: Program, code, values: list, inputs) -> Run:
+    """Replay the program's compiled code (`Program.compiled`) on `values`: a run with
+    no gates, whose backward is compiled code too."""
+    code.forward(values)
+    return Run(program, values, None, inputs)
+
+
+def _as_traced(g, slot) -> bool:
+    """Whether a root gradient is what the compiled backward was written for."""
+    return type(g) is np.ndarray and g.dtype == slot.dtype and g.shape == slot.shape
 
 
 # The functions are looked up once, not per call: `cls.forward(gate, ...)` saves an

@@ -1,0 +1,126 @@
+"""Lowering rules: a built-in gate's forward and backward written as NumPy source.
+
+A captured graph whose gates all have a rule here compiles to straight-line Python
+(`chainrule.graph.codegen`): one NumPy expression per node forward and per gradient
+backward, with no call into a gate. The gates stay the reference for their math: each
+rule is the very expression its gate's ``forward`` and ``backward`` compute, so a
+compiled replay is bitwise the gate's (tests/graph/test_graph_codegen.py holds every
+rule to its gate on every gate case of the suite, the broadcasting ones included).
+
+A rule is a function of the node that returns a `Lowering`, or None where the node is
+not one it handles (an unusual keyword argument). Its templates name the inputs ``{x}``
+and ``{y}`` (the first and second positional argument), the output ``{out}``, the
+upstream gradient ``{g}``, and any constants the rule adds (0-d arrays of the operand's
+dtype, as the gates use them: `chainrule.gates.scalars`). What the compiler adds, as
+the engine does after a gate: ``sum_to`` where a broadcast input's gradient has the
+output's shape, and the cast of a gradient to its input's type and dtype.
+"""
+
+from __future__ import annotations
+
+from chainrule.gates.activations import ReLU, Sigmoid, Tanh
+from chainrule.gates.arith import Add, Divide, Multiply, Negative, Subtract
+from chainrule.gates.elementwise import Abs, Cos, Exp, Log, Sin, Sqrt
+from chainrule.gates.reduce import Mean, Sum, normalize_axis
+from chainrule.gates.scalars import ONE, ZERO
+
+
+class Lowering:
+    """What one node lowers to.
+
+    forward : str
+        The output's expression.
+    grads : tuple of str
+        Per input, the expression of its gradient.
+    broadcasts : bool
+        The inputs broadcast against each other: a gradient goes through ``sum_to``
+        where its input's shape is not the output's.
+    constants : dict
+        Template fields bound to values (a 0-d array named after its field and dtype).
+    """
+
+    __slots__ = ("forward", "grads", "broadcasts", "constants")
+
+    def __init__(self, forward: str, *grads: str, broadcasts=False, **constants) -> None:
+        self.forward = forward
+        self.grads = grads
+        self.broadcasts = broadcasts
+        self.constants = constants
+
+
+# Per gate: the forward, then the gradients of its inputs.
+_BINARY = {
+    Add: ("{x} + {y}", "{g}", "{g}"),
+    Subtract: ("{x} - {y}", "{g}", "-{g}"),
+    Multiply: ("{x} * {y}", "{g} * {y}", "{g} * {x}"),
+    Divide: ("{x} / {y}", "{g} / {y}", "-({g} * {out}) / {y}"),
+}
+
+_UNARY = {
+    Negative: ("-{x}", "-{g}"),
+    Exp: ("np.exp({x})", "{g} * {out}"),
+    Log: ("np.log({x})", "{g} / {x}"),
+    Sqrt: ("np.sqrt({x})", "{g} / (2 * {out})"),
+    Abs: ("np.abs({x})", "{g} * np.sign({x})"),
+    Sin: ("np.sin({x})", "{g} * np.cos({x})"),
+    Cos: ("np.cos({x})", "-({g} * np.sin({x}))"),
+}
+
+
+def _binary(node) -> Lowering:
+    return Lowering(*_BINARY[node.gate], broadcasts=True)
+
+
+def _unary(node) -> Lowering:
+    return Lowering(*_UNARY[node.gate])
+
+
+def _tanh(node) -> Lowering:
+    return Lowering("np.tanh({x})", "{g} * ({one} - {out} * {out})", one=ONE[node.dtype])
+
+
+def _sigmoid(node) -> Lowering:
+    one = ONE[node.dtype]
+    return Lowering("stable_sigmoid({x})", "{g} * ({out} * ({one} - {out}))", one=one)
+
+
+def _relu(node) -> Lowering:
+    # The gate saves the mask `out > 0`; recomputed from the kept output, the same bits.
+    zero = ZERO[node.inputs[0].dtype]
+    return Lowering("np.maximum({x}, {zero})", "{g} * ({out} > {zero})", zero=zero)
+
+
+def _reduction(node) -> Lowering | None:
+    params = node.params or {}
+    if set(params) - {"axis", "keepdims"}:
+        return None
+    x_shape = node.inputs[0].shape
+    axes = normalize_axis(node.op.lower(), params.get("axis"), len(x_shape))
+    keepdims = bool(params.get("keepdims", False))
+    kept = tuple(1 if i in axes else n for i, n in enumerate(x_shape))
+    call = f"np.{node.op.lower()}({{x}}, axis={axes}, keepdims={keepdims})"
+    if node.gate is Sum:
+        return Lowering(call, f"np.broadcast_to({{g}}.reshape({kept}), {x_shape})")
+    count = 1
+    for i in axes:
+        count *= x_shape[i]
+    if count == 0:
+        return None  # the gate raises its own error
+    return Lowering(call, f"np.broadcast_to(({{g}} / {count}).reshape({kept}), {x_shape})")
+
+
+RULES = {
+    **dict.fromkeys(_BINARY, _binary),
+    **dict.fromkeys(_UNARY, _unary),
+    Tanh: _tanh,
+    Sigmoid: _sigmoid,
+    ReLU: _relu,
+    Sum: _reduction,
+    Mean: _reduction,
+}
+
+
+def lower(node) -> Lowering | None:
+    """The node's `Lowering`, or None when its gate has no rule for it."""
+    rule = RULES.get(node.gate)
+    return None if rule is None else rule(node)
