@@ -277,24 +277,23 @@ class Graph:
         is replayed by calling its gates (see ``compile``).
 
         >>> import chainrule as cr
-        >>> graph = cr.Graph(lambda x, y, z: (x + y) * z)
-        >>> _ = graph.forward(*(cr.tensor(v, requires_grad=True) for v in (-2.0, 5.0, -4.0)))
-        >>> print(graph.source)
+        >>> graph = cr.Graph(lambda x, y: (x * y).sum())
+        >>> _ = graph.forward(cr.ones(2, requires_grad=True), cr.ones(2, requires_grad=True))
+        >>> print(graph.source)  # the mul gate switches its inputs
         def forward(values):
-            (x, y, z) = values
-            t0 = asarray(x + y)
-            t1 = asarray(t0 * z)
+            (x, y) = values
+            t0 = x * y
+            t1 = asarray(np.sum(t0, axis=(0,), keepdims=False))
             values += (t0, t1)
         <BLANKLINE>
         <BLANKLINE>
         def backward(values, grads):
-            (_, _, z, t0, _) = values
-            dt1 = grads[4]
-            dt0 = asarray(dt1 * z)
-            dz = asarray(dt1 * t0)
-            dx = dt0
-            dy = dt0
-            return [dx, dy, dz, dt0, dt1]
+            (x, y, _, _) = values
+            dt1 = grads[3]
+            dt0 = np.broadcast_to(dt1.reshape((1,)), (2,))
+            dx = dt0 * y
+            dy = dt0 * x
+            return [dx, dy, dt0, dt1]
         <BLANKLINE>
         """
         program = self._current()
@@ -302,9 +301,10 @@ class Graph:
         if code is None:
             from chainrule.graph.codegen import unlowered_ops
 
+            ops = ", ".join(unlowered_ops(program))
             raise RuntimeError(
                 "Graph.source: these ops have no lowering rule, so this graph is replayed "
-                f"by calling its gates and has no code of its own: {', '.join(unlowered_ops(program))}"
+                f"by calling its gates and has no code of its own: {ops}"
             )
         return code.source(tuple(sorted({s.index for s in program.outputs if s.requires_grad})))
 

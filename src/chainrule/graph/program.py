@@ -41,7 +41,6 @@ from chainrule.graph.steps import ADD, backward_steps, forward_steps, live_nodes
 from chainrule.mode import STATE
 from chainrule.tensor import Tensor
 
-
 _NOT_YET = object()
 
 
