@@ -204,3 +204,31 @@ def test_a_node_of_a_user_gate_is_not_compiled():
     assert unlowered_ops(graph._program) == ["Twice"]
     (dx,) = graph.backward()
     assert_same(dx.data, 2 * np.exp(np.array([1.0])))
+
+
+def test_an_mlp_regression_step_compiles_and_trains_bitwise_as_eager():
+    from chainrule import nn, optim
+    from chainrule.nn import functional as F
+
+    def make():
+        cr.seed(0)
+        model = nn.Sequential(nn.Linear(3, 8), nn.LeakyReLU(0.1), nn.Linear(8, 2))
+        return model, optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((16, 3)), rng.standard_normal((16, 2))
+    (model, optimizer), (eager_model, eager_optimizer) = make(), make()
+    graph = cr.Graph(lambda x: F.mse_loss(model(x), cr.tensor(y)))
+    for _ in range(3):
+        optimizer.zero_grad()
+        loss = graph(cr.tensor(x))
+        graph.backward()
+        optimizer.step()
+        eager_optimizer.zero_grad()
+        eager_loss = F.mse_loss(eager_model(cr.tensor(x)), cr.tensor(y))
+        eager_loss.backward()
+        eager_optimizer.step()
+        assert_same(loss.data, eager_loss.data)
+    assert graph._last().freed and graph._program._compiled is not None
+    for p, q in zip(model.parameters(), eager_model.parameters(), strict=True):
+        assert_same(p.data, q.data)

@@ -186,18 +186,19 @@ class CompiledProgram:
 
     def _operands(self, node, constants: dict) -> dict:
         operands = dict(constants, out=self.values[node.output.index])
-        operands.update(zip(("x", "y"), (self.values[slot.index] for slot in node.inputs)))
+        operands.update(zip("xyz", (self.values[slot.index] for slot in node.inputs)))
         return operands
 
     def _bind_constants(self, lowering) -> dict:
         return {
-            field: self._bind(f"{field}_{value.dtype}", value)
+            field: self._bind(f"{field}_{value.dtype}" if hasattr(value, "dtype") else field, value)
             for field, value in lowering.constants.items()
         }
 
     def _bind(self, name: str, value) -> str:
-        """A global of the generated code for `value` (one name per value)."""
-        while name in self.namespace and self.namespace[name] is not value:
+        """A global of the generated code for `value` (one name per value: an array by
+        identity, a number by type and repr, which tells -0.0 from 0.0)."""
+        while name in self.namespace and not _same(self.namespace[name], value):
             name += "_"
         self.namespace[name] = value
         return name
@@ -218,6 +219,12 @@ class CompiledProgram:
         return self.namespace.pop(function)
 
 
+def _same(a, b) -> bool:
+    if a is b:
+        return True
+    return not isinstance(a, np.ndarray) and type(a) is type(b) and repr(a) == repr(b)
+
+
 def _probe(slot):
     """A stand-in for a slot's value: a constant is itself (a Python number keeps its
     weak type), the rest an array of its shape and dtype."""
@@ -229,7 +236,8 @@ def _probe(slot):
 def _names(slots, taken: set, prefix: str = "") -> list[str]:
     """A Python name per slot, none of them in `taken`: ``t3`` for node 3's output, an
     input's or a parameter's own name where it has one (``x``, ``fc1_weight``), else
-    ``input0``, ``param0``, and ``c5`` for the unnamed constant in slot 5."""
+    ``input0``, ``param0``, and ``c5`` for the unnamed constant in slot 5; gradients
+    get the same names after `prefix`."""
     names = []
     for slot in slots:
         if slot.kind == NODE:
@@ -237,9 +245,9 @@ def _names(slots, taken: set, prefix: str = "") -> list[str]:
         elif slot.kind == CONSTANT and not (slot.name or getattr(slot.source, "name", None)):
             base = f"c{slot.index}"
         else:
-            base = re.sub(r"\W", "_", slot.label)
+            base = re.sub(r"\W", "_", slot.label)  # fc1.weight: fc1_weight
             if not base.isidentifier():
-                base = "v_" + base
+                base = "_" + base  # 0.weight (a Sequential's): _0_weight
         name = prefix + base
         while name in taken or keyword.iskeyword(name):
             name += "_"

@@ -8,21 +8,29 @@ compiled replay is bitwise the gate's (tests/graph/test_graph_codegen.py holds e
 rule to its gate on every gate case of the suite, the broadcasting ones included).
 
 A rule is a function of the node that returns a `Lowering`, or None where the node is
-not one it handles (an unusual keyword argument). Its templates name the inputs ``{x}``
-and ``{y}`` (the first and second positional argument), the output ``{out}``, the
+not one it handles (an unusual keyword argument, a shape the gate treats apart). Its
+templates name the inputs ``{x}``, ``{y}`` and ``{z}`` (the positional arguments in
+order), the output ``{out}``, the
 upstream gradient ``{g}``, and any constants the rule adds (0-d arrays of the operand's
-dtype, as the gates use them: `chainrule.gates.scalars`). What the compiler adds, as
+dtype, as the gates use them: `chainrule.gates.scalars`, or a keyword argument of the
+gate). Where a gate writes into an array it just made (``out += b``), the rule writes
+the same operation out of place: the same bits. What the compiler adds, as
 the engine does after a gate: ``sum_to`` where a broadcast input's gradient has the
 output's shape, and the cast of a gradient to its input's type and dtype.
 """
 
 from __future__ import annotations
 
-from chainrule.gates.activations import ReLU, Sigmoid, Tanh
+import numpy as np
+
+from chainrule.gates.activations import LeakyReLU, ReLU, Sigmoid, Tanh
 from chainrule.gates.arith import Add, Divide, Multiply, Negative, Subtract
 from chainrule.gates.elementwise import Abs, Cos, Exp, Log, Sin, Sqrt
+from chainrule.gates.linalg import MatMul
+from chainrule.gates.nn import Linear
 from chainrule.gates.reduce import Mean, Sum, normalize_axis
 from chainrule.gates.scalars import ONE, ZERO
+from chainrule.gates.shape import Reshape, Transpose
 
 
 class Lowering:
@@ -90,6 +98,56 @@ def _relu(node) -> Lowering:
     return Lowering("np.maximum({x}, {zero})", "{g} * ({out} > {zero})", zero=zero)
 
 
+def _leaky_relu(node) -> Lowering | None:
+    params = node.params or {}
+    if set(params) - {"negative_slope"}:
+        return None
+    slope = params.get("negative_slope", 0.01)
+    if not isinstance(slope, (int, float, np.generic)):
+        return None
+    return Lowering(
+        "np.where({x} > 0, {x}, {x} * {slope})",
+        "np.where({x} > 0, {g}, {g} * {slope})",
+        slope=slope,
+    )
+
+
+def _matmul(node) -> Lowering | None:
+    if len(node.inputs[0].shape) != 2 or len(node.inputs[1].shape) != 2:
+        return None  # the gate views 1-D operands as matrices and sums batch dims back
+    return Lowering(
+        "np.matmul({x}, {y})", "{g} @ {y}.swapaxes(-1, -2)", "{x}.swapaxes(-1, -2) @ {g}"
+    )
+
+
+def _linear(node) -> Lowering | None:
+    if len(node.inputs[0].shape) != 2 or node.params:
+        return None  # the gate views the batch dims of x as one
+    if len(node.inputs) == 2:
+        return Lowering("{x} @ {y}.T", "{g} @ {y}", "{g}.T @ {x}")
+    return Lowering("{x} @ {y}.T + {z}", "{g} @ {y}", "{g}.T @ {x}", "{g}.sum(axis=0)")
+
+
+def _reshape(node) -> Lowering | None:
+    if set(node.params or {}) != {"shape"}:
+        return None
+    shape = node.params["shape"]
+    shape = tuple(int(n) for n in shape) if isinstance(shape, (tuple, list)) else int(shape)
+    return Lowering(f"{{x}}.reshape({shape})", f"{{g}}.reshape({node.inputs[0].shape})")
+
+
+def _transpose(node) -> Lowering | None:
+    params = node.params or {}
+    if set(params) - {"axes"}:
+        return None
+    axes, ndim = params.get("axes"), len(node.inputs[0].shape)
+    if axes is None:
+        return Lowering("np.transpose({x}, None)", "{g}.transpose(None)")
+    axes = tuple(int(a) for a in axes)
+    inverse = tuple(int(i) for i in np.argsort([a % ndim for a in axes]))
+    return Lowering(f"np.transpose({{x}}, {axes})", f"{{g}}.transpose({inverse})")
+
+
 def _reduction(node) -> Lowering | None:
     params = node.params or {}
     if set(params) - {"axis", "keepdims"}:
@@ -112,6 +170,11 @@ def _reduction(node) -> Lowering | None:
 RULES = {
     **dict.fromkeys(_BINARY, _binary),
     **dict.fromkeys(_UNARY, _unary),
+    MatMul: _matmul,
+    Linear: _linear,
+    LeakyReLU: _leaky_relu,
+    Reshape: _reshape,
+    Transpose: _transpose,
     Tanh: _tanh,
     Sigmoid: _sigmoid,
     ReLU: _relu,
