@@ -232,3 +232,23 @@ def test_an_mlp_regression_step_compiles_and_trains_bitwise_as_eager():
     assert graph._last().freed and graph._program._compiled is not None
     for p, q in zip(model.parameters(), eager_model.parameters(), strict=True):
         assert_same(p.data, q.data)
+
+
+def test_compiled_code_shows_in_tracebacks_and_its_lines_go_with_the_graph():
+    import gc
+    import linecache
+    import traceback
+
+    graph = cr.Graph(lambda x: cr.exp(x).sum())
+    graph.forward(leaf([1.0, 2.0]))
+    code = graph._program._compiled
+    try:
+        code.forward([None])  # the code itself, on a value that is not an array
+    except TypeError as error:
+        frames = traceback.extract_tb(error.__traceback__)
+    assert frames[-1].line == "t0 = np.exp(x)"
+    filename = frames[-1].filename
+    assert filename in linecache.cache
+    del graph, code
+    gc.collect()
+    assert filename not in linecache.cache

@@ -23,6 +23,7 @@ from __future__ import annotations
 import keyword
 import linecache
 import re
+import weakref
 from itertools import count
 from string import Formatter
 
@@ -212,9 +213,11 @@ class CompiledProgram:
                 raise NotLowerable(f"{expr}: {error}") from None
 
     def _define(self, function: str, source: str):
-        # A file name of its own in linecache, so that a traceback shows the line.
+        # A file name of its own in linecache, so that a traceback shows the line; the
+        # entry goes when this program does (a graph made per call must not pile them up).
         filename = f"<chainrule graph {self.name} {function} {next(_files)}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        weakref.finalize(self, linecache.cache.pop, filename, None)
         exec(compile(source, filename, "exec"), self.namespace)
         return self.namespace.pop(function)
 

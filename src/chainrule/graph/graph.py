@@ -46,8 +46,9 @@ class Graph:
     max_traces : int
         How many signatures are kept; the oldest is dropped beyond that.
     compile : bool
-        Replay a graph whose gates all have a lowering rule (the arithmetic, elementwise
-        and activation gates, sum and mean) as straight-line NumPy code, generated once
+        Replay a graph whose gates all have a lowering rule (`chainrule.graph.lowering`:
+        arithmetic, elementwise, activations, sum, mean, reshape, transpose, linear and
+        matmul on matrices) as straight-line NumPy code, generated once
         per signature (True, the default), or always through the gates (False). Both give
         bitwise the same values and gradients; the code is faster on small tensors and is
         shown by `source`. Anomaly mode always runs the gates, which it checks one by one.
