@@ -178,16 +178,18 @@ def measure(
         results = {lib: load_result(workdir / f"{workload}-{i}-{lib}.npz") for lib in libraries}
         check_agreement(f"{workload} (case {i})", results, *tolerance)
     if memory:
-        # One process's peak moves by a few hundred KiB with where the allocators find
-        # memory (PyTorch's caching allocator reuses blocks resident before the step):
-        # as many processes per library as timing rounds, interleaved, and the median.
+        # One process's peak moves up by a few hundred KiB with where the allocators find
+        # memory (PyTorch's caching allocator reuses blocks resident before the step;
+        # malloc's heap grows where small blocks do not fit): as many processes per
+        # library as timing rounds, interleaved, and the smallest, which that noise can
+        # only have added to (as the fastest round of the timings).
         runs: dict[str, list] = {library: [] for library in libraries}
         for _ in range(settings.rounds):
             for library in libraries:
                 runs[library].append(run_worker(job(library, "memory", 0), workdir, threads))
         for library, reports in runs.items():
             measured[library].memory = [
-                {key: statistics.median(r[i][key] for r in reports) for key in reports[0][i]}
+                {key: min(r[i][key] for r in reports) for key in reports[0][i]}
                 for i in range(len(cases))
             ]
     return measured
