@@ -252,3 +252,19 @@ def test_compiled_code_shows_in_tracebacks_and_its_lines_go_with_the_graph():
     del graph, code
     gc.collect()
     assert filename not in linecache.cache
+
+
+def test_names_of_inputs_never_hide_the_code_s_own_globals():
+    def f(np, float32, one_float64, sum_to):  # inputs named like what the code uses
+        return cr.tanh(np * float32 + one_float64 * sum_to).sum()
+
+    graph = cr.Graph(f)
+    arrays = [[0.5, 1.0], [2.0, -1.0], [1.5, 0.5], [-0.5, 0.25]]
+    graph.forward(*(leaf(a) for a in arrays))
+    grads = graph.backward()
+    eager = [leaf(a) for a in arrays]
+    f(*eager).backward()
+    for got, x in zip(grads, eager, strict=True):
+        assert_same(got.data, x.grad.data)
+    assert graph._last().freed and graph._program._compiled is not None
+    assert "np.tanh(" in graph.source

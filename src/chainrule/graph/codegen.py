@@ -51,12 +51,9 @@ def compile_program(program, name: str) -> CompiledProgram | None:
     """The program as straight-line code, or None where a node has no lowering rule."""
     if len(program.nodes) > MAX_NODES:
         return None
-    lowerings = []
-    for node in program.nodes:
-        lowering = None if node.keyword_inputs or node.gate.checked else lower(node)
-        if lowering is None:
-            return None
-        lowerings.append(lowering)
+    lowerings = [_lower(node) for node in program.nodes]
+    if None in lowerings:
+        return None
     try:
         return CompiledProgram(program, lowerings, name)
     except NotLowerable:
@@ -67,9 +64,15 @@ def unlowered_ops(program) -> list[str]:
     """The ops of the nodes that have no lowering rule (for an error message)."""
     ops = []
     for node in program.nodes:
-        if (node.keyword_inputs or node.gate.checked or lower(node) is None) and node.op not in ops:
+        if _lower(node) is None and node.op not in ops:
             ops.append(node.op)
     return ops
+
+
+def _lower(node):
+    """The node's `Lowering`; None for a user's gate, and for keyword arguments that are
+    values of the run (an index mask, targets), which the rules do not read."""
+    return None if node.keyword_inputs or node.gate.checked else lower(node)
 
 
 class CompiledProgram:
@@ -88,6 +91,7 @@ class CompiledProgram:
         self.namespace = dict(_GLOBALS)
         self.values = _names(program.slots, set(self.namespace))
         self.grads = _names(program.slots, set(self.namespace) | set(self.values), "d")
+        self.locals = set(self.values) | set(self.grads)  # no global may take these names
         # What each name holds at compile time: a stand-in of the traced type, dtype, shape.
         self.scope = {name: _probe(slot) for name, slot in zip(self.values, program.slots)}
         self.constants = [self._bind_constants(lowering) for lowering in lowerings]
@@ -199,7 +203,9 @@ class CompiledProgram:
     def _bind(self, name: str, value) -> str:
         """A global of the generated code for `value` (one name per value: an array by
         identity, a number by type and repr, which tells -0.0 from 0.0)."""
-        while name in self.namespace and not _same(self.namespace[name], value):
+        while name in self.locals or (
+            name in self.namespace and not _same(self.namespace[name], value)
+        ):
             name += "_"
         self.namespace[name] = value
         return name
