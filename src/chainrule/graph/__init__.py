@@ -4,7 +4,8 @@
 ``cr.Graph.from_tensor(out)`` captures the graph behind a computed result. The modules:
 `records` (slots, nodes, a capture), `traced` (the tensors a trace watches), `capture`
 (tracing), `walk` (walking back from a tensor), `program` (replay, and the
-`GraphOutput` gate of the outputs), `summary` (the table), `graph` (the `Graph` class).
+`GraphOutput` gate of the outputs), `lowering` and `codegen` (replay as generated NumPy
+code), `summary` (the table), `graph` (the `Graph` class).
 """
 
 from chainrule.graph.graph import ComputationalGraph, Graph

@@ -17,7 +17,13 @@ in the same order); the same checks on what backward returns (count, type, dtype
 to the input's, shapes for gates outside `chainrule.gates`), and parameter gradients
 stored by the engine's own `accumulate_leaf` (so the same copies and dtypes).
 
-What replay saves over eager mode, per node (benchmarks/chain.py measures it):
+A program whose gates all have lowering rules is also written out as straight-line
+NumPy code (`chainrule.graph.codegen`, compiled on its first replay); `forward_compiled`
+runs that instead, and its `Run` has no gates: its backward is the compiled backward, or,
+for what that was not written for (anomaly mode, an upstream gradient of another dtype),
+the gates run forward again on the same leaves (the same values) and then backward.
+
+What replay through the gates saves over eager mode, per node (benchmarks/chain.py):
 
 - no Tensor, no graph recording, no heap of gates: the order is the program's;
 - the gate instances are made once per program and lent to one run at a time
@@ -109,8 +115,8 @@ class Program:
 
 
 class Run:
-    """One forward replay: the values of every slot, the gates (with what they saved) and,
-    after a backward, the gradient of every slot."""
+    """One forward replay: the values of every slot, the gates (with what they saved;
+    None after a compiled forward) and, after a backward, the gradient of every slot."""
 
     __slots__ = (
         "program", "values", "gates", "grads", "inputs", "freed", "output_gates", "__weakref__",
