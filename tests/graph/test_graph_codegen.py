@@ -268,3 +268,52 @@ def test_names_of_inputs_never_hide_the_code_s_own_globals():
         assert_same(got.data, x.grad.data)
     assert graph._last().freed and graph._program._compiled is not None
     assert "np.tanh(" in graph.source
+
+
+def test_a_graph_from_a_tensor_backpropagates_its_eager_gates_then_replays_compiled():
+    x = leaf([0.5, -1.0, 2.0])
+    graph = cr.Graph.from_tensor(cr.tanh(x * 3.0).sum())
+    assert graph._last().gates is not None  # the eager gates, with what they saved
+    (first,) = graph.backward()
+    graph.forward(leaf([1.0, 0.25, -2.0]))
+    assert graph._last().gates is None
+    (second,) = graph.backward()
+    eager = leaf([1.0, 0.25, -2.0])
+    cr.tanh(eager * 3.0).sum().backward()
+    assert_same(second.data, eager.grad.data)
+    assert_same(first.data, (1 - np.tanh(x.data * 3.0) ** 2) * 3.0)
+
+
+def test_outputs_that_repeat_or_are_inputs_get_the_eager_gradients():
+    def f(x):
+        y = cr.exp(x * 0.5)
+        return x, y, y  # an input as an output, and one output twice
+
+    graph = cr.Graph(f)
+    graph.forward(leaf([0.5, -1.0]))
+    upstream = [np.array([1.0, 2.0]), np.array([0.5, -0.5]), np.array([3.0, 1.0])]
+    (dx,) = graph.backward(upstream)
+    x = np.array([0.5, -1.0])
+    expected = upstream[0] + (upstream[1] + upstream[2]) * 0.5 * np.exp(0.5 * x)
+    np.testing.assert_allclose(dx.data, expected, rtol=1e-12)
+    assert graph._program._compiled is not None
+
+
+def test_a_compiled_graph_under_no_grad_only_computes_values():
+    graph = cr.Graph(lambda x: cr.sigmoid(x * 2.0).mean())
+    with cr.no_grad():
+        out = graph.forward(leaf([0.5, -1.0]))
+    assert out.requires_grad is False
+    assert_same(out.data, np.asarray(np.mean(1 / (1 + np.exp(-np.array([1.0, -2.0]))))))
+    assert graph._last().gates is None
+
+
+def test_anomaly_mode_after_a_compiled_forward_goes_through_the_gates_once_for_all():
+    graph = cr.Graph(lambda x: cr.log(x).sum())
+    graph.forward(leaf([0.5, 2.0]))
+    with cr.detect_anomaly():
+        (checked,) = graph.backward(retain_graph=True)
+    assert graph._last().gates is not None  # the gates ran forward again, kept
+    (again,) = graph.backward()
+    assert_same(checked.data, np.array([2.0, 0.5]))
+    assert_same(again.data, checked.data)
