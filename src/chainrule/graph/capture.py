@@ -26,6 +26,7 @@ Values read from parameters and constants are not watched (they are the user's o
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 
@@ -298,3 +299,20 @@ def _output_slots(tracer: Tracer, result) -> list[Slot]:
             )
         slots.append(tracer.argument(Gate, out, True))
     return slots
+
+
+def argument_names(f, n: int) -> list[str | None]:
+    """The names of f's first n positional parameters (a module's forward's), for labels."""
+    for candidate in (f, getattr(f, "forward", None)):
+        if candidate is None:
+            continue
+        try:
+            parameters = inspect.signature(candidate).parameters.values()
+        except (TypeError, ValueError):
+            continue
+        names = [
+            p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        if names:
+            return (names + [None] * n)[:n]
+    return [None] * n

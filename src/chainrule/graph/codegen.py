@@ -211,7 +211,12 @@ class CompiledProgram:
         return name
 
     def _evaluate(self, expr: str):
-        """`expr` on the stand-ins: what type, dtype and shape it gives on replay."""
+        """`expr` on the stand-ins: what type, dtype and shape it gives on replay.
+
+        Evaluating code is safe here because every piece of it is the library's own: the
+        templates of `chainrule.graph.lowering`, names made identifiers by `_names`, and
+        integer shapes; every other value (a constant, a keyword argument) is bound as a
+        global of the code, never written into it."""
         with np.errstate(all="ignore"):
             try:
                 return eval(expr, self.namespace, self.scope)

@@ -11,15 +11,9 @@ import numpy as np
 
 from chainrule import gate as gate_module
 from chainrule.errors import TraceError
-from chainrule.graph.program import (
-    GraphOutput,
-    Program,
-    Run,
-    _root_grads,
-    forward,
-    forward_compiled,
-)
-from chainrule.graph.records import INPUT, NODE, Node, Slot
+from chainrule.graph.outputs import output_tensors, root_grads
+from chainrule.graph.program import Program, Run, forward, forward_compiled
+from chainrule.graph.records import Node, Slot
 from chainrule.mode import STATE
 from chainrule.tensor import Tensor
 
@@ -177,7 +171,7 @@ class Graph:
         else:
             run = forward_compiled(program, code, values, tuple(tensors))
         self._program, self._run = program, run
-        return self._outputs(run)
+        return output_tensors(run)
 
     __call__ = forward
 
@@ -204,7 +198,7 @@ class Graph:
         if run is None:
             raise RuntimeError("Graph.backward: call forward first")
         program = run.program
-        roots = _root_grads(run, grad)
+        roots = root_grads(run, grad)
         grads = run.backward(roots, retain_graph)
         seen = {id(g) for _, g in roots}  # never hand out an array the caller holds
         results = []
@@ -368,9 +362,10 @@ class Graph:
                 f"{_describe_tensors(tensors)} (or a parameter or grad mode changed); "
                 "pass retrace=True to trace again for each new signature"
             )
-        from chainrule.graph.capture import trace  # loaded on the first trace, not on import
+        # loaded on the first trace, not on import
+        from chainrule.graph.capture import argument_names, trace
 
-        capture = trace(self._f, tensors, _argument_names(self._f, len(tensors)))
+        capture = trace(self._f, tensors, argument_names(self._f, len(tensors)))
         program = Program(capture)
         self.trace_count += 1
         self._programs.pop(key, None)
@@ -378,28 +373,6 @@ class Graph:
         while len(self._programs) > self._max_traces:
             self._programs.pop(next(iter(self._programs)))
         return program
-
-    def _outputs(self, run: Run):
-        program = run.program
-        differentiable = None
-        results = []
-        for k, slot in enumerate(program.outputs):
-            if slot.kind == INPUT:
-                results.append(run.inputs[slot.position])
-            elif slot.kind != NODE:
-                source = slot.source
-                results.append(source if isinstance(source, Tensor) else Tensor(source))
-            elif slot.requires_grad and STATE.grad_enabled:
-                if differentiable is None:
-                    differentiable = [t for t in run.inputs if t.requires_grad]
-                    differentiable += [p for p in program.parameters if p.requires_grad]
-                out = GraphOutput.apply(*differentiable, run=run, k=k)
-                if out._gate is not None:
-                    run.output_gates.append(out._gate)
-                results.append(out)
-            else:
-                results.append(Tensor._make(run.values[slot.index]))
-        return results[0] if program.single else tuple(results)
 
 
 #: The lecture's name for it.
@@ -422,22 +395,3 @@ def _describe(slots) -> str:
 
 def _describe_tensors(tensors) -> str:
     return "(" + ", ".join(f"{t.shape} {t.dtype}" for t in tensors) + ")"
-
-
-def _argument_names(f, n: int) -> list[str | None]:
-    """The names of f's first n positional parameters (a module's forward's), for labels."""
-    import inspect  # only when tracing: kept off the import path
-
-    for candidate in (f, getattr(f, "forward", None)):
-        if candidate is None:
-            continue
-        try:
-            parameters = inspect.signature(candidate).parameters.values()
-        except (TypeError, ValueError):
-            continue
-        names = [
-            p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-        ]
-        if names:
-            return (names + [None] * n)[:n]
-    return [None] * n

@@ -40,7 +40,7 @@ import numpy as np
 
 from chainrule.engine import accumulate_leaf, as_grad_tuple, conform_grad
 from chainrule.errors import GraphFreedError
-from chainrule.gate import Gate, check_finite
+from chainrule.gate import check_finite
 from chainrule.graph.gateset import GateSet
 from chainrule.graph.records import CONSTANT, NODE, PARAMETER, Capture
 from chainrule.graph.steps import ADD, backward_steps, forward_steps, live_nodes
@@ -344,61 +344,3 @@ def _backward_general(gate, input_grads, general, values, grads, anomaly: bool) 
             check_finite(gate, dx, "backward")
         old = grads[slot]
         grads[slot] = dx if old is None else old + dx
-
-
-class GraphOutput(Gate):
-    """out = output k of one forward of a Graph; its inputs are the graph's inputs and
-    parameters that require grad.   Backward: the graph's replayed backward."""
-
-    differentiable = False  # the replay runs on arrays: no create_graph through it
-
-    def forward(self, *arrays, run, k):
-        # In `saved`, so that a backward that frees this gate (the engine's, or the
-        # graph's) lets go of the run: a loss kept after backward keeps nothing alive.
-        self.save(run, k)
-        return run.values[run.program.outputs[k].index]
-
-    def backward(self, g):
-        run, k = self.saved
-        program = run.program
-        grads = run.backward([(program.outputs[k].index, g)], retain_graph=True)
-        dx = [grads[s.index] for s in program.inputs if s.requires_grad]
-        dp = [grads[s.index] for s in program.parameter_slots if s.source.requires_grad]
-        return (*dx, *dp)
-
-
-def _root_grads(run: Run, grad) -> list:
-    """[(slot number, upstream gradient)] for the outputs that require grad, as the
-    engine's `_root_grad` makes them."""
-    outputs = run.program.outputs
-    if len(outputs) == 1 or grad is None:
-        grads = [grad] * len(outputs) if grad is None else [grad]
-    else:
-        grads = list(grad)
-        if len(grads) != len(outputs):
-            raise ValueError(
-                f"Graph.backward: got {len(grads)} gradients for {len(outputs)} outputs"
-            )
-    roots = []
-    for slot, g in zip(outputs, grads):
-        if not slot.requires_grad:
-            continue
-        value = run.values[slot.index]
-        if g is None:
-            if value.size != 1:
-                raise RuntimeError(
-                    f"backward: the gradient can be implicit only for a scalar output; this "
-                    f"output has shape {value.shape}, so pass grad= with that shape"
-                )
-            g = np.ones_like(value)
-        else:
-            g = g.data if isinstance(g, Tensor) else np.asarray(g, dtype=value.dtype)
-            if g.shape != value.shape:
-                raise ValueError(f"backward: grad has shape {g.shape}, the output {value.shape}")
-        roots.append((slot.index, g))
-    if not roots:
-        raise RuntimeError(
-            "backward: the output does not require grad (no input or parameter of the "
-            "graph requires grad, or it ran under no_grad)"
-        )
-    return roots

@@ -104,7 +104,7 @@ def draw(obj, path=None, *, format=None, max_nodes: int | None = MAX_NODES, **op
 
 def _graph_of(obj):
     from chainrule.graph.graph import Graph
-    from chainrule.graph.program import _root_grads
+    from chainrule.graph.outputs import root_grads
     from chainrule.tensor import Tensor
 
     if isinstance(obj, Graph):
@@ -115,7 +115,7 @@ def _graph_of(obj):
     run = graph._last()
     if obj.size == 1 and obj.requires_grad:
         # The gradients of this output, on the capture alone: no .grad changes.
-        run.backward(_root_grads(run, None), retain_graph=True)
+        run.backward(root_grads(run, None), retain_graph=True)
     return graph
 
 
