@@ -155,7 +155,8 @@ class CompiledProgram:
                     continue
                 template = lowering.grads[pos]
                 used.update(operands[field] for field in _fields(template))
-                expr, probe = self._gradient(template.format(**operands), slot)
+                expr = template.format(**operands)
+                expr, probe = self._gradient(expr, slot, lowering.broadcasts)
                 lines.append(self._accumulate(slot.index, expr, probe, have))
         unpack = [name if name in used else "_" for name in self.values]
         if used:
@@ -164,11 +165,11 @@ class CompiledProgram:
         lines += _wrap("return [", grads, "]")
         return _function("backward", "values, grads", lines)
 
-    def _gradient(self, expr: str, slot) -> tuple[str, np.ndarray]:
-        """A gradient for `slot` as the engine leaves it (summed back over broadcast axes,
-        an ndarray of the slot's dtype), and its stand-in."""
+    def _gradient(self, expr: str, slot, broadcasts: bool) -> tuple[str, np.ndarray]:
+        """A gradient for `slot` as the engine leaves it (summed back over the axes its
+        input was broadcast along, an ndarray of the slot's dtype), and its stand-in."""
         probe = self._evaluate(expr)
-        if np.shape(probe) != slot.shape:
+        if np.shape(probe) != slot.shape and broadcasts:
             expr, probe = f"sum_to({expr}, {slot.shape})", sum_to(probe, slot.shape)
         if type(probe) is not np.ndarray:
             expr, probe = f"asarray({expr})", np.asarray(probe)

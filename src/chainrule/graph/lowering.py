@@ -4,19 +4,20 @@ A captured graph whose gates all have a rule here compiles to straight-line Pyth
 (`chainrule.graph.codegen`): one NumPy expression per node forward and per gradient
 backward, with no call into a gate. The gates stay the reference for their math: each
 rule is the very expression its gate's ``forward`` and ``backward`` compute, so a
-compiled replay is bitwise the gate's (tests/graph/test_graph_codegen.py holds every
-rule to its gate on every gate case of the suite, the broadcasting ones included).
+compiled replay is bitwise the gate's (tests/graph/test_graph_replay.py replays every
+gate case of the suite both ways, and tests/graph/test_graph_codegen.py checks that
+every rule is compiled on at least one of them).
 
 A rule is a function of the node that returns a `Lowering`, or None where the node is
 not one it handles (an unusual keyword argument, a shape the gate treats apart). Its
 templates name the inputs ``{x}``, ``{y}`` and ``{z}`` (the positional arguments in
-order), the output ``{out}``, the
-upstream gradient ``{g}``, and any constants the rule adds (0-d arrays of the operand's
-dtype, as the gates use them: `chainrule.gates.scalars`, or a keyword argument of the
-gate). Where a gate writes into an array it just made (``out += b``), the rule writes
-the same operation out of place: the same bits. What the compiler adds, as
-the engine does after a gate: ``sum_to`` where a broadcast input's gradient has the
-output's shape, and the cast of a gradient to its input's type and dtype.
+order), the output ``{out}``, the upstream gradient ``{g}``, and the constants the rule
+binds (0-d arrays of the operand's dtype, as the gates use them:
+`chainrule.gates.scalars`; a keyword argument of the gate). Where a gate writes into an
+array it just made (``out += b``), the rule writes the same operation out of place: the
+same bits. What the compiler adds, as the engine does after a gate: ``sum_to`` where a
+broadcast input's gradient has the output's shape, and the cast of a gradient to its
+input's type and dtype.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class Lowering:
         The inputs broadcast against each other: a gradient goes through ``sum_to``
         where its input's shape is not the output's.
     constants : dict
-        Template fields bound to values (a 0-d array named after its field and dtype).
+        Template fields bound to values (globals of the generated code).
     """
 
     __slots__ = ("forward", "grads", "broadcasts", "constants")
