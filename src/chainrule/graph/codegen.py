@@ -126,7 +126,7 @@ class CompiledProgram:
             if probe.shape != out.shape or probe.dtype != out.dtype:
                 raise NotLowerable(f"{node}: the rule gives {probe.shape} {probe.dtype}")
             name = self.values[out.index]
-            self.scope[name] = probe
+            self.scope[name] = _stand_in(probe)
             lines.append(f"{name} = {expr}")
         made = self.values[n_leaves:]
         lines += _wrap("values += (", made + [""] if len(made) == 1 else made, ")")
@@ -139,7 +139,7 @@ class CompiledProgram:
         lines = []
         for index in roots:
             slot = program.slots[index]
-            self.scope[self.grads[index]] = np.ones(slot.shape, slot.dtype)
+            self.scope[self.grads[index]] = _stand_in(np.ones((), slot.dtype), slot.shape)
             have.add(index)
             lines.append(f"{self.grads[index]} = grads[{index}]")
         for node, lowering, constants in zip(
@@ -184,10 +184,10 @@ class CompiledProgram:
         """Store a gradient for slot `index`, or add it to the one there."""
         name = self.grads[index]
         if index in have:
-            self.scope[name] = self.scope[name] + probe
+            self.scope[name] = _stand_in(self.scope[name] + probe)
             return f"{name} = {name} + {expr}"
         have.add(index)
-        self.scope[name] = probe
+        self.scope[name] = _stand_in(probe)
         return f"{name} = {expr}"
 
     def _operands(self, node, constants: dict) -> dict:
@@ -245,7 +245,15 @@ def _probe(slot):
     weak type), the rest an array of its shape and dtype."""
     if slot.kind in (PARAMETER, CONSTANT) and not isinstance(slot.source, Tensor):
         return slot.source
-    return np.broadcast_to(np.ones((), slot.dtype), slot.shape)
+    return _stand_in(np.ones((), slot.dtype), slot.shape)
+
+
+def _stand_in(probe, shape=None):
+    """An ndarray of the probe's dtype and shape that takes no memory (all its elements
+    are one), for what the compiler keeps; a NumPy scalar stays as it is."""
+    if type(probe) is not np.ndarray:
+        return probe
+    return np.broadcast_to(np.ones((), probe.dtype), probe.shape if shape is None else shape)
 
 
 def _names(slots, taken: set, prefix: str = "") -> list[str]:
