@@ -255,8 +255,8 @@ def test_compiled_code_shows_in_tracebacks_and_its_lines_go_with_the_graph():
 
 
 def test_names_of_inputs_never_hide_the_code_s_own_globals():
-    def f(np, float32, one_float64, sum_to):  # inputs named like what the code uses
-        return cr.tanh(np * float32 + one_float64 * sum_to).sum()
+    def f(np, float32, one_float64, _):  # inputs named like what the code uses
+        return cr.tanh(np * float32 + one_float64 * _).sum()
 
     graph = cr.Graph(f)
     arrays = [[0.5, 1.0], [2.0, -1.0], [1.5, 0.5], [-0.5, 0.25]]

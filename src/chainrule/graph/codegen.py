@@ -89,8 +89,9 @@ class CompiledProgram:
         self.lowerings = lowerings
         self.name = name
         self.namespace = dict(_GLOBALS)
-        self.values = _names(program.slots, set(self.namespace))
-        self.grads = _names(program.slots, set(self.namespace) | set(self.values), "d")
+        taken = {*self.namespace, "_"}  # "_": the values a backward does not unpack
+        self.values = _names(program.slots, taken)
+        self.grads = _names(program.slots, taken, "d")
         self.locals = set(self.values) | set(self.grads)  # no global may take these names
         # What each name holds at compile time: a stand-in of the traced type, dtype, shape.
         self.scope = {name: _probe(slot) for name, slot in zip(self.values, program.slots)}
