@@ -85,7 +85,8 @@ class CompiledProgram:
     """
 
     def __init__(self, program, lowerings: list, name: str) -> None:
-        self.program = program
+        # The records, not the program: the program holds this object.
+        self.slots, self.nodes = program.slots, program.nodes
         self.lowerings = lowerings
         self.name = name
         self.namespace = dict(_GLOBALS)
@@ -115,10 +116,9 @@ class CompiledProgram:
     # ----- writing the code -----
 
     def _forward_source(self) -> str:
-        program = self.program
-        n_leaves = len(program.slots) - len(program.nodes)
+        n_leaves = len(self.slots) - len(self.nodes)
         lines = _unpack(self.values[:n_leaves])
-        for node, lowering, constants in zip(program.nodes, self.lowerings, self.constants):
+        for node, lowering, constants in zip(self.nodes, self.lowerings, self.constants):
             expr = lowering.forward.format(**self._operands(node, constants))
             probe = self._evaluate(expr)
             if type(probe) is not np.ndarray:  # a 0-d result: Gate.apply makes it an array
@@ -134,17 +134,16 @@ class CompiledProgram:
         return _function("forward", "values", lines)
 
     def _backward_source(self, roots: tuple[int, ...]) -> str:
-        program = self.program
         have: set[int] = set()  # the slots that have a gradient so far
         used: set[str] = set()  # the values the gradients read
         lines = []
         for index in roots:
-            slot = program.slots[index]
+            slot = self.slots[index]
             self.scope[self.grads[index]] = _stand_in(np.ones((), slot.dtype), slot.shape)
             have.add(index)
             lines.append(f"{self.grads[index]} = grads[{index}]")
         for node, lowering, constants in zip(
-            reversed(program.nodes), reversed(self.lowerings), reversed(self.constants)
+            reversed(self.nodes), reversed(self.lowerings), reversed(self.constants)
         ):
             out = node.output.index
             if not node.output.requires_grad or out not in have:
@@ -162,7 +161,7 @@ class CompiledProgram:
         unpack = [name if name in used else "_" for name in self.values]
         if used:
             lines = _unpack(unpack) + lines
-        grads = [self.grads[i] if i in have else "None" for i in range(len(program.slots))]
+        grads = [self.grads[i] if i in have else "None" for i in range(len(self.slots))]
         lines += _wrap("return [", grads, "]")
         return _function("backward", "values, grads", lines)
 
