@@ -146,9 +146,11 @@ class Run:
             grads[index] = g if old is None else old + g
         if self.gates is None:  # a compiled forward
             code = program._compiled
-            roots = tuple(sorted({index for index, _ in roots}))
-            if not STATE.anomaly and all(_as_traced(grads[i], program.slots[i]) for i in roots):
-                return self._done(code.backward(roots)(self.values, grads), retain_graph)
+            root_slots = tuple(sorted({index for index, _ in roots}))
+            if not STATE.anomaly and all(
+                _as_traced(grads[i], program.slots[i]) for i in root_slots
+            ):
+                return self._done(code.backward(root_slots)(self.values, grads), retain_graph)
             # What the compiled code does not do (checks of anomaly mode, a gradient of
             # another dtype to carry) is done by the gates: run them forward first.
             n_leaves = len(program.slots) - len(program.nodes)
