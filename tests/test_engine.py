@@ -400,6 +400,17 @@ def test_one_element_non_0d_output_backward_implicitly():
     assert x.grad.item() == 4.0
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1)])
+def test_implicit_gradient_of_a_one_element_leaf_is_its_own_writeable_one(shape, dtype):
+    x = cr.tensor(np.full(shape, 3.0, dtype), requires_grad=True)
+    x.backward()
+    assert x.grad.shape == shape and x.grad.dtype == dtype and x.grad.item() == 1.0
+    assert x.grad.data.base is None and x.grad.data.flags.writeable
+    (x * 2).backward()
+    assert x.grad.item() == 3.0
+
+
 def test_backward_on_tensor_without_grad_raises():
     with pytest.raises(RuntimeError, match="does not require grad"):
         cr.tensor(1.0).backward()

@@ -96,7 +96,10 @@ def _root_grad(root: Tensor, grad, create_graph: bool):
                 f"backward: the gradient can be implicit only for a scalar output; this "
                 f"output has shape {root.shape}, so pass grad= with that shape"
             )
-        grad = np.ones_like(root.data)
+        data = root.data
+        grad = np.array(1, data.dtype)  # faster than ones_like; a view of it if not 0-d
+        if data.ndim:
+            grad = grad.reshape(data.shape)
     else:
         if isinstance(grad, Tensor):
             grad = grad if create_graph else grad.data
@@ -124,7 +127,7 @@ def _walk(roots, targets, retain_graph: bool, create_graph: bool) -> dict:
     (`Gate.inputs`), and leaves.
     """
     # A computed target stops the walk at its gate; leaves are always found.
-    stop_gates = {t._gate: t for t in targets or () if t._gate is not None}
+    stop_gates = {t._gate: t for t in targets if t._gate is not None} if targets else {}
     grads: dict = {}
     found: dict[int, tuple] = {}
     heap: list = []

@@ -107,9 +107,7 @@ class Tensor:
         `retain_graph` the gates' saved values are freed and a second backward through
         them raises. With `create_graph` the gradients are themselves differentiable.
         """
-        from chainrule.engine import backward
-
-        backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+        engine.backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's data, cut from the graph (a leaf, no grad)."""
@@ -385,7 +383,7 @@ class Tensor:
 _COMPARABLE = (Tensor, np.ndarray, numbers.Number, np.generic, list, tuple)
 
 # Imported last: the gate modules need `Tensor` defined above.
-from chainrule import gates  # noqa: E402
+from chainrule import engine, gates  # noqa: E402
 from chainrule.dispatch import array_function, array_ufunc  # noqa: E402
 from chainrule.gates import Add, Divide, MatMul, Multiply, Negative, Power, Subtract  # noqa: E402
 

@@ -198,6 +198,22 @@ def test_cross_entropy_retain_graph_second_backward_matches_first():
     assert_close(logits.grad, 2 * first)
 
 
+def test_cross_entropy_plain_retain_graph_second_backward_matches_first():
+    # the unweighted, unsmoothed backward writes softmax - onehot into the probabilities
+    # the forward kept: the second backward must rebuild them, not reuse the edited ones
+    x, t, _ = data()
+    logits = f64(x)
+    loss = F.cross_entropy(logits, t)
+    loss.backward(retain_graph=True)
+    first = logits.grad.data.copy()
+    loss.backward()
+    np.testing.assert_array_equal(logits.grad.data, 2 * first)
+    probs = np.exp(x - x.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    onehot = np.eye(x.shape[1])[t]
+    assert_close(first, (probs - onehot) / len(t))
+
+
 def test_cross_entropy_gate_skips_nothing_needed_when_no_grad():
     x, t, _ = data()
     with cr.no_grad():
@@ -383,6 +399,20 @@ def test_class_losses_reject_wrong_target_shape(name):
 def test_class_losses_reject_targets_out_of_range(name, bad):
     with pytest.raises(ValueError, match=rf"{name}: target {bad} is out of range.*\[0, 3\)"):
         LOSSES_WITH_CLASSES[name](f64(np.zeros((2, 3))), np.array([0, bad]))
+
+
+@pytest.mark.parametrize("name", LOSSES_WITH_CLASSES)
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint64])
+@pytest.mark.parametrize("bad", [3, 100, -1, -128])
+def test_class_losses_check_the_range_of_every_integer_dtype(name, dtype, bad):
+    # the check reads signed targets as unsigned, where a negative one is above any count
+    targets = np.array([0, 2, 1], np.int64)
+    LOSSES_WITH_CLASSES[name](f64(np.zeros((3, 3))), targets.astype(dtype))  # in range
+    if bad < 0 and np.dtype(dtype).kind == "u":
+        return
+    targets[1] = bad
+    with pytest.raises(ValueError, match=rf"{name}: target {bad} is out of range.*\[0, 3\)"):
+        LOSSES_WITH_CLASSES[name](f64(np.zeros((3, 3))), targets.astype(dtype))
 
 
 @pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])

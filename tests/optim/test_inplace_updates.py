@@ -13,7 +13,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import optim
-from chainrule.optim.inplace import BLOCK_BYTES, blockwise, constant
+from chainrule.optim.inplace import BLOCK_BYTES, blockwise, constant, scaled_subtract
 
 BLOCK32 = BLOCK_BYTES // 4  # the block's length for float32
 SIZES = {
@@ -275,6 +275,36 @@ def test_blockwise_rejects_arrays_of_different_shapes():
     param, grad = np.zeros(2 * BLOCK32, np.float32), np.zeros(BLOCK32, np.float32)
     with pytest.raises(ValueError, match=r"blockwise: .*one shape, got \(32768,\), \(16384,\)"):
         blockwise(lambda param, grad: None, param, grad)
+
+
+@pytest.mark.parametrize("shape", [*SIZES.values(), (3, 2 * BLOCK32 + 5)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scaled_subtract_is_bitwise_the_whole_array_formula(shape, dtype):
+    rng = np.random.default_rng(5)
+    param = rng.standard_normal(shape).astype(dtype)
+    grad = rng.standard_normal(shape).astype(dtype)
+    kept = grad.copy()
+    expected = param.copy()
+    expected -= 0.01 * grad
+    scaled_subtract(param, constant(0.01, param), grad)
+    np.testing.assert_array_equal(param, expected)
+    np.testing.assert_array_equal(grad, kept)  # the gradient is never written
+
+
+def test_scaled_subtract_takes_non_contiguous_arrays_whole():
+    rng = np.random.default_rng(6)
+    base = rng.standard_normal((2 * BLOCK32, 2)).astype(np.float32)
+    grad = rng.standard_normal(2 * BLOCK32).astype(np.float32)
+    expected = base[:, 0] - np.float32(0.5) * grad
+    view = base[:, 0]
+    scaled_subtract(view, constant(0.5, view), grad)
+    np.testing.assert_array_equal(base[:, 0], expected)
+
+
+def test_scaled_subtract_rejects_a_gradient_of_another_shape():
+    param, grad = np.zeros(2 * BLOCK32, np.float32), np.zeros(BLOCK32, np.float32)
+    with pytest.raises(ValueError, match=r"scaled_subtract: grad of shape \(16384,\).*\(32768,\)"):
+        scaled_subtract(param, constant(0.1, param), grad)
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])

@@ -25,14 +25,22 @@ from chainrule.tensor import Tensor
 REDUCTIONS = ("mean", "sum", "none")
 
 
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}  # by itemsize
+
+
 def check_class_range(name: str, targets: np.ndarray, n_classes: int, what: str) -> None:
     """Raise unless every target is a class index in [0, n_classes)."""
-    lo, hi = (int(targets.min()), int(targets.max())) if targets.size else (0, 0)
-    if lo < 0 or hi >= n_classes:
-        raise ValueError(
-            f"{name}: target {lo if lo < 0 else hi} is out of range for {what}; "
-            f"expected class indices in [0, {n_classes})"
-        )
+    if not targets.size:
+        return
+    # One pass, not min and max: read as unsigned, a negative index is above any count.
+    signed = targets.dtype.kind == "i"
+    if (targets.view(_UNSIGNED[targets.itemsize]) if signed else targets).max() < n_classes:
+        return
+    lo, hi = int(targets.min()), int(targets.max())
+    raise ValueError(
+        f"{name}: target {lo if lo < 0 else hi} is out of range for {what}; "
+        f"expected class indices in [0, {n_classes})"
+    )
 
 
 class Linear(Gate):
@@ -199,8 +207,14 @@ class SoftmaxCrossEntropy(Gate):
         if p is None or isinstance(x, Tensor):
             e = np.exp(x - self.shift)
             p = e / e.sum(axis=1, keepdims=True)
-        q, q_total = self.target_distribution(x.shape, x.dtype)
-        dx = p - q if q_total is None else p * q_total - q
+        if self.weight is None and not self.smoothing and x.ndim == 2 and type(p) is np.ndarray:
+            # softmax - onehot, written into p (made for this backward alone): the loss
+            # of most classifiers, without building the one-hot targets
+            p[np.arange(len(p)), self.targets[:, 0]] -= 1
+            dx = p
+        else:
+            q, q_total = self.target_distribution(x.shape, x.dtype)
+            dx = p - q if q_total is None else p * q_total - q
         if self.reduction == "none":
             scale = g.reshape(self.targets.shape)  # (N, 1, d...): broadcast over classes
         elif self.normaliser != 1.0:

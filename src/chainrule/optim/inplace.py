@@ -118,3 +118,46 @@ def blockwise(update: Callable[..., None], *arrays: np.ndarray | None) -> None:
         update(*views)
     if whole < size:
         update(*[None if array is None else array.reshape(-1)[whole:] for array in arrays])
+
+
+def scaled_subtract(param: np.ndarray, scale: np.ndarray, grad: np.ndarray) -> None:
+    """``param -= scale * grad`` in place, one block at a time: plain SGD's update.
+
+    The update `blockwise` would run, without its per-block function call: plain SGD is
+    the update of most training loops, and on a model's small parameters the calls, not
+    the arithmetic, are its cost. Bitwise ``param -= scale * grad`` (see the module
+    docstring), with temporaries of one block.
+
+    Parameters
+    ----------
+    param : ndarray
+        Updated in place.
+    scale : ndarray
+        A 0-d array of `param`'s dtype (`constant`): the learning rate.
+    grad : ndarray
+        The gradient, of `param`'s shape; never modified.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from chainrule.optim.inplace import constant, scaled_subtract
+    >>> param, grad = np.ones(40_000, np.float32), np.full(40_000, 2, np.float32)
+    >>> scaled_subtract(param, constant(0.25, param), grad)
+    >>> print(param[[0, -1]])
+    [0.5 0.5]
+    """
+    block = BLOCK_BYTES // param.itemsize
+    size = param.size
+    if grad.shape != param.shape:
+        raise ValueError(
+            f"scaled_subtract: grad of shape {grad.shape} for a parameter of shape {param.shape}"
+        )
+    if size <= block or not (param.flags.c_contiguous and grad.flags.c_contiguous):
+        param -= scale * grad
+        return
+    flat_param, flat_grad = param.reshape(-1), grad.reshape(-1)
+    whole = size - size % block
+    for p, g in zip(flat_param[:whole].reshape(-1, block), flat_grad[:whole].reshape(-1, block)):
+        p -= scale * g
+    if whole < size:
+        flat_param[whole:] -= scale * flat_grad[whole:]

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from chainrule.optim.inplace import blockwise, constant
+from chainrule.optim.inplace import blockwise, constant, scaled_subtract
 from chainrule.optim.optimizer import Optimizer
 from chainrule.tensor import Tensor
 
@@ -100,10 +100,14 @@ class SGD(Optimizer):
             )
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
-        maximize, nesterov = group["maximize"], group["nesterov"]
         # The scalars as 0-d arrays of the parameter's dtype (see `constant`), None where
         # their option is off.
         lr = constant(float(group["lr"]), param)
+        maximize = group["maximize"]
+        if not (maximize or group["momentum"] or group["weight_decay"]):
+            scaled_subtract(param, lr, grad)  # plain SGD, the common case: the same update
+            return
+        nesterov = group["nesterov"]
         weight_decay = float(group["weight_decay"])
         weight_decay = constant(weight_decay, param) if weight_decay != 0 else None
         momentum = one_minus_dampening = buf = None
