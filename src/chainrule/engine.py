@@ -14,7 +14,7 @@ import numpy as np
 
 from chainrule.errors import GateError, GraphFreedError
 from chainrule.gate import Gate, check_finite
-from chainrule.mode import STATE, enable_grad, no_grad
+from chainrule.mode import STATE
 from chainrule.tensor import Tensor
 
 _FREED = None  # what `gate.saved` becomes once a backward without retain_graph is done
@@ -146,7 +146,10 @@ def _walk(roots, targets, retain_graph: bool, create_graph: bool) -> dict:
     # and the dict: in a chain it is always the next one, and neither is then touched.
     upcoming = upcoming_g = None
 
-    with enable_grad() if create_graph else no_grad():
+    # Gradient recording on under create_graph (the backward is recorded), else off: as
+    # `enable_grad` / `no_grad` would set it, without their objects on every backward.
+    grad_was_enabled, STATE.grad_enabled = STATE.grad_enabled, create_graph
+    try:
         while True:
             if upcoming is not None:
                 gate, g, upcoming = upcoming, upcoming_g, None
@@ -208,6 +211,8 @@ def _walk(roots, targets, retain_graph: bool, create_graph: bool) -> dict:
                 else:
                     grads[x] = dx
                     heappush(heap, (-x.seq, x))
+    finally:
+        STATE.grad_enabled = grad_was_enabled
     return found
 
 
