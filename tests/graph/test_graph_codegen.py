@@ -234,6 +234,73 @@ def test_an_mlp_regression_step_compiles_and_trains_bitwise_as_eager():
         assert_same(p.data, q.data)
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_classifier_with_cross_entropy_compiles_and_trains_bitwise_as_eager(reduction, dtype):
+    from chainrule import nn, optim
+    from chainrule.nn import functional as F
+
+    def make():
+        cr.seed(1)
+        model = nn.Sequential(nn.Linear(4, 8, dtype=dtype), nn.ReLU(), nn.Linear(8, 3, dtype=dtype))
+        return model, optim.SGD(model.parameters(), lr=0.5)
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((6, 4)).astype(dtype)
+    (model, optimizer), (eager_model, eager_optimizer) = make(), make()
+    graph = cr.Graph(lambda x, y: F.cross_entropy(model(x), y, reduction=reduction))
+    for _ in range(3):
+        y = rng.integers(0, 3, 6)  # the targets are an input: new ones on every step
+        g = np.linspace(0.5, 1.5, 6).astype(dtype) if reduction == "none" else None
+        optimizer.zero_grad()
+        loss = graph(cr.tensor(x), y)
+        graph.backward(g)
+        optimizer.step()
+        eager_optimizer.zero_grad()
+        eager_loss = F.cross_entropy(eager_model(cr.tensor(x)), y, reduction=reduction)
+        eager_loss.backward(g)
+        eager_optimizer.step()
+        assert_same(loss.data, eager_loss.data)
+    assert graph._program._compiled is not None and "cross_entropy(" in graph.source
+    for p, q in zip(model.parameters(), eager_model.parameters(), strict=True):
+        assert_same(p.data, q.data)
+
+
+def test_cross_entropy_with_targets_fixed_in_the_function_compiles():
+    w = leaf(np.arange(12.0).reshape(3, 4) / 10)
+    graph = cr.Graph(lambda x: cr.nn.functional.cross_entropy(x @ w.T, [2, 0]))
+    x = np.array([[1.0, -1.0, 0.5, 2.0], [0.0, 3.0, -2.0, 1.0]])
+    loss = graph(leaf(x))
+    (dx,) = graph.backward()
+    assert graph._program._compiled is not None
+    eager_x = leaf(x)
+    eager = cr.nn.functional.cross_entropy(eager_x @ w.T, [2, 0])
+    eager.backward()
+    assert_same(loss.data, eager.data)
+    assert_same(dx.data, eager_x.grad.data)
+
+
+@pytest.mark.parametrize(
+    "options, shape",
+    [({"weight": np.array([1.0, 2.0, 0.5])}, (4, 3)), ({"label_smoothing": 0.1}, (4, 3)),
+     ({}, (4, 3, 2))],
+    ids=["class weights", "label smoothing", "(N, C, d)"],
+)  # fmt: skip
+def test_cross_entropy_s_other_cases_replay_through_the_gate_bitwise(options, shape):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(shape)
+    y = rng.integers(0, 3, shape[:1] + shape[2:])
+    graph = cr.Graph(lambda x, y: cr.nn.functional.cross_entropy(x, y, **options))
+    loss = graph(leaf(x), y)
+    (dx, _) = graph.backward()
+    assert unlowered_ops(graph._program) == ["SoftmaxCrossEntropy"]
+    eager_x = leaf(x)
+    eager = cr.nn.functional.cross_entropy(eager_x, y, **options)
+    eager.backward()
+    assert_same(loss.data, eager.data)
+    assert_same(dx.data, eager_x.grad.data)
+
+
 def test_compiled_code_shows_in_tracebacks_and_its_lines_go_with_the_graph():
     import gc
     import linecache

@@ -242,5 +242,8 @@ def test_graph_replay_checks_cross_entropy_targets_in_the_gate():
     graph = cr.Graph(lambda x, y: cr.nn.functional.cross_entropy(x @ w.T, y))
     x = cr.tensor(np.ones((2, 4)))
     graph.forward(x, cr.tensor([0, 1]))
+    assert graph._program._compiled is not None  # the compiled code checks them as well
     with pytest.raises(ValueError, match="out of range"):
         graph.forward(x, cr.tensor([0, -1]))
+    with pytest.raises(ValueError, match="out of range"):
+        graph.forward(x, cr.tensor([0, 3]))

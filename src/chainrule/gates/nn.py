@@ -158,16 +158,7 @@ class SoftmaxCrossEntropy(Gate):
         # Checked here, not only by `cross_entropy`: a replayed Graph calls forward alone,
         # and a target of -1 would otherwise pick the last class without a word.
         check_class_range("cross_entropy", targets, n_classes, f"logits of shape {x.shape}")
-        # NOTE: log-softmax as x - max - log(sum(exp(x - max))): every exponent is <= 0
-        # and the largest term is 1, so nothing overflows, the sum is never 0, and the
-        # log-probability of a class far below the max stays finite (-1e8, not -inf),
-        # where log(softmax(x)) would underflow. The loss is finite for logits of 1e8.
-        shift = x.max(axis=1, keepdims=True)
-        shifted = x - shift
-        e = np.exp(shifted)
-        total = e.sum(axis=1, keepdims=True)
-        log_p = shifted - np.log(total)
-
+        shift, e, total, log_p = log_softmax_parts(x)
         t = targets[:, None]  # (N, 1, d...): broadcasts against the classes
         if x.ndim == 2:  # the common case, without take_along_axis's index building
             picked = log_p[np.arange(len(targets)), targets]
@@ -208,10 +199,7 @@ class SoftmaxCrossEntropy(Gate):
             e = np.exp(x - self.shift)
             p = e / e.sum(axis=1, keepdims=True)
         if self.weight is None and not self.smoothing and x.ndim == 2 and type(p) is np.ndarray:
-            # softmax - onehot, written into p (made for this backward alone): the loss
-            # of most classifiers, without building the one-hot targets
-            p[np.arange(len(p)), self.targets[:, 0]] -= 1
-            dx = p
+            dx = subtract_onehot(p, self.targets[:, 0])  # the loss of most classifiers
         else:
             q, q_total = self.target_distribution(x.shape, x.dtype)
             dx = p - q if q_total is None else p * q_total - q
@@ -239,6 +227,55 @@ class SoftmaxCrossEntropy(Gate):
         if s:
             q = q + (s / n_classes) * w_c
         return q, (1 - s) * w_y + (s / n_classes) * np.sum(weight)
+
+
+def log_softmax_parts(x: np.ndarray) -> tuple:
+    """The stable log-softmax of `x` over axis 1 and what it is made of:
+    ``(shift, e, total, log_p)``, with ``e = exp(x - shift)`` and ``total`` its sum."""
+    # NOTE: log-softmax as x - max - log(sum(exp(x - max))): every exponent is <= 0 and
+    # the largest term is 1, so nothing overflows, the sum is never 0, and the
+    # log-probability of a class far below the max stays finite (-1e8, not -inf), where
+    # log(softmax(x)) would underflow. The loss is finite for logits of 1e8.
+    shift = x.max(axis=1, keepdims=True)
+    shifted = x - shift
+    e = np.exp(shifted)
+    total = e.sum(axis=1, keepdims=True)
+    return shift, e, total, shifted - np.log(total)
+
+
+def subtract_onehot(probs: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """``probs - onehot(targets)`` for (N, C) probabilities, written into `probs` (an
+    array of the caller's own), without building the one-hot rows: the same bits."""
+    probs[np.arange(len(probs)), targets] -= 1
+    return probs
+
+
+# ----- SoftmaxCrossEntropy as plain functions, for compiled replay -----
+# (`chainrule.graph.lowering`): 2-D logits without class weights or label smoothing,
+# the gate's forward and backward step for step, so that they give its very bits.
+
+
+def cross_entropy_loss(x: np.ndarray, targets: np.ndarray, reduction: str) -> np.ndarray:
+    """The gate's output: the loss of logits `x` (N, C) and class indices `targets` (N,)."""
+    check_class_range("cross_entropy", targets, x.shape[1], f"logits of shape {x.shape}")
+    log_p = log_softmax_parts(x)[3]
+    loss = -log_p[np.arange(len(targets)), targets]
+    if reduction == "mean":
+        loss = loss.sum() / float(loss.size)
+    elif reduction == "sum":
+        loss = loss.sum()
+    return np.asarray(loss, dtype=x.dtype)
+
+
+def cross_entropy_grad(x, targets, g, reduction: str) -> np.ndarray:
+    """The gate's gradient for `x`, given the loss's gradient `g`."""
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    dx = subtract_onehot(e / e.sum(axis=1, keepdims=True), targets)
+    if reduction == "none":
+        return dx * g.reshape(-1, 1)
+    if reduction == "mean" and len(x) != 1:
+        return dx * (g / float(len(x)))
+    return dx * g
 
 
 def linear(x, weight, bias=None) -> Tensor:

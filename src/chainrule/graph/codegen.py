@@ -71,8 +71,8 @@ def unlowered_ops(program) -> list[str]:
 
 def _lower(node):
     """The node's `Lowering`; None for a user's gate, and for keyword arguments that are
-    values of the run (an index mask, targets), which the rules do not read."""
-    return None if node.keyword_inputs or node.gate.checked else lower(node)
+    values of the run (an index mask) that its rule does not read."""
+    return None if node.gate.checked else lower(node)
 
 
 class CompiledProgram:
@@ -193,6 +193,7 @@ class CompiledProgram:
     def _operands(self, node, constants: dict) -> dict:
         operands = dict(constants, out=self.values[node.output.index])
         operands.update(zip("xyz", (self.values[slot.index] for slot in node.inputs)))
+        operands.update((key, self.values[slot.index]) for key, _, slot in node.keyword_inputs)
         return operands
 
     def _bind_constants(self, lowering) -> dict:

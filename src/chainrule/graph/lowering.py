@@ -28,7 +28,13 @@ from chainrule.gates.activations import LeakyReLU, ReLU, Sigmoid, Tanh
 from chainrule.gates.arith import Add, Divide, Multiply, Negative, Subtract
 from chainrule.gates.elementwise import Abs, Cos, Exp, Log, Sin, Sqrt
 from chainrule.gates.linalg import MatMul
-from chainrule.gates.nn import Linear
+from chainrule.gates.nn import (
+    REDUCTIONS,
+    Linear,
+    SoftmaxCrossEntropy,
+    cross_entropy_grad,
+    cross_entropy_loss,
+)
 from chainrule.gates.reduce import Mean, Sum, normalize_axis
 from chainrule.gates.scalars import ONE, ZERO
 from chainrule.gates.shape import Reshape, Transpose
@@ -168,6 +174,31 @@ def _reduction(node) -> Lowering | None:
     return Lowering(call, f"np.broadcast_to(({{g}} / {count}).reshape({kept}), {x_shape})")
 
 
+def _cross_entropy(node) -> Lowering | None:
+    params = node.params
+    if (
+        params is None  # a graph from Graph.from_tensor: the targets are not known
+        or set(params) - {"targets", "weight", "label_smoothing", "reduction"}
+        or params.get("weight") is not None
+        or params.get("label_smoothing", 0.0)
+        or params.get("reduction", "mean") not in REDUCTIONS
+        or len(node.inputs[0].shape) != 2
+    ):
+        return None  # the gate's other cases: class weights, smoothing, (N, C, d...)
+    constants = {
+        "cross_entropy": cross_entropy_loss,
+        "cross_entropy_grad": cross_entropy_grad,
+        "reduction": params.get("reduction", "mean"),
+    }
+    if not node.keyword_inputs:  # targets fixed in the function, not one of its inputs
+        constants["targets"] = params["targets"]
+    return Lowering(
+        "{cross_entropy}({x}, {targets}, {reduction})",
+        "{cross_entropy_grad}({x}, {targets}, {g}, {reduction})",
+        **constants,
+    )
+
+
 RULES = {
     **dict.fromkeys(_BINARY, _binary),
     **dict.fromkeys(_UNARY, _unary),
@@ -181,10 +212,20 @@ RULES = {
     ReLU: _relu,
     Sum: _reduction,
     Mean: _reduction,
+    SoftmaxCrossEntropy: _cross_entropy,
 }
+
+#: The keyword inputs (values of the run passed as keyword arguments) that a rule reads
+#: as template fields; a node with any other is replayed through its gate.
+KEYWORD_INPUTS = {SoftmaxCrossEntropy: {"targets"}}
 
 
 def lower(node) -> Lowering | None:
     """The node's `Lowering`, or None when its gate has no rule for it."""
     rule = RULES.get(node.gate)
-    return None if rule is None else rule(node)
+    if rule is None:
+        return None
+    readable = KEYWORD_INPUTS.get(node.gate, ())
+    if any(key not in readable or item is not None for key, item, _ in node.keyword_inputs):
+        return None
+    return rule(node)
