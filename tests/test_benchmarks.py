@@ -1,9 +1,13 @@
-"""The benchmark runners run: smoke tests of `benchmarks/run.py --quick` and
-`benchmarks/phases.py --quick`, no timings checked."""
+"""The benchmark runners run: smoke tests of `benchmarks/run.py --quick`,
+`benchmarks/phases.py --quick` and `benchmarks/instructions.py` (where valgrind is
+installed), no timings checked."""
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKLOADS = ("chain", "deep_chain", "mlp", "cnn", "digits_train", "import_time")
@@ -36,3 +40,27 @@ def test_phases_quick_run_splits_both_steps():
         row = next(line for line in lines if line.startswith(name))
         forward, backward = map(float, row[len(name) :].split())
         assert forward > 0 and backward > 0, row
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
+def test_instructions_counts_the_chain_of_a_source_tree():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "instructions.py"), "--runs", "1",
+         str(ROOT / "src")],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    count, ratio, source = result.stdout.splitlines()[1].split()
+    # the Python of an op of the engine: thousands of instructions, not tens or millions
+    assert 3_000 < int(count.replace(",", "")) < 300_000
+    assert ratio == "1.000x" and source == str(ROOT / "src")
+
+
+def test_instructions_says_what_it_needs_without_valgrind(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "instructions.py")],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={"PATH": str(tmp_path)},  # an empty directory: no valgrind on it
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "needs valgrind on the PATH (apt-get install valgrind)" in result.stderr

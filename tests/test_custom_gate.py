@@ -534,3 +534,45 @@ def test_non_differentiable_gate_raises_under_create_graph():
         NotDifferentiable.apply(x).sum().backward(create_graph=True)
     with pytest.raises(cr.HigherOrderError, match="NotDifferentiable"):
         cr.gradgradcheck(NotDifferentiable.apply, (x,))
+
+
+# ----- apply, one copy per gate class -----
+
+
+def test_every_gate_class_applies_through_a_code_object_of_its_own():
+    # (see chainrule.gate._own_copy: the interpreter specialises a code object for the
+    # class it sees, so a shared one would be slow for all of them)
+    import inspect
+
+    from chainrule.gates import Add, Multiply, Tanh
+
+    classes = (cr.Gate, Add, Multiply, Tanh, MultiplyGate)
+    assert len({id(cls.apply.__func__.__code__) for cls in classes}) == len(classes)
+    for cls in (Add, MultiplyGate):
+        assert inspect.signature(cls.apply) == inspect.signature(cr.Gate.apply)
+        assert cls.apply.__doc__ == cr.Gate.apply.__doc__
+        assert cls.apply.__func__.__qualname__ == "Gate.apply"
+
+
+def test_a_gate_s_own_apply_is_kept_and_inherited_by_its_subclasses():
+    class Doubled(cr.Gate):
+        @classmethod
+        def apply(cls, x):
+            return super().apply(x) * 2
+
+        def forward(self, x):
+            return x + 1
+
+        def backward(self, g):
+            return (g,)
+
+    class Child(Doubled):
+        pass
+
+    assert Child.apply.__func__.__code__ == Doubled.apply.__func__.__code__  # the same code
+    x = leaf([1.0, 3.0])
+    for cls in (Doubled, Child):
+        out = cls.apply(x)
+        np.testing.assert_array_equal(out.data, [4.0, 8.0])
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0])

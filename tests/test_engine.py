@@ -561,6 +561,23 @@ def test_graph_freed_by_refcount_with_retain_graph_and_retain_grad():
     assert _dead_after(build) == [False] * 4
 
 
+def test_retain_grad_registry_forgets_a_gate_once_it_is_freed():
+    from chainrule import engine
+
+    def build():
+        x = leaf([1.0, 2.0])
+        h = cr.exp(x) * x
+        h.retain_grad()
+        assert h.gate in engine.RETAINED
+        h.sum().backward()
+        refs = [weakref.ref(h), weakref.ref(h.gate)]
+        del h
+        return refs
+
+    assert _dead_after(build) == [False, False]
+    assert len(engine.RETAINED) == 0
+
+
 def test_graph_freed_by_refcount_under_detect_anomaly():
     def build():
         x = leaf([1.0, 2.0])

@@ -8,6 +8,7 @@ branched, and popped as soon as the gate that needs them has run.
 
 from __future__ import annotations
 
+import weakref
 from heapq import heappop, heappush, heapreplace
 
 import numpy as np
@@ -18,6 +19,11 @@ from chainrule.mode import STATE
 from chainrule.tensor import Tensor
 
 _FREED = None  # what `gate.saved` becomes once a backward without retain_graph is done
+
+#: The gates whose output tensor called ``retain_grad()``, each with a weak reference to
+#: that tensor (weak both ways: neither keeps the other alive). A registry, not an
+#: attribute of every gate, because the walk would read it for each gate it runs.
+RETAINED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 #: Called as ``hook(leaves)`` by `backward` after the walk and before any ``.grad`` is
 #: written, with ``leaves = {id(leaf): (leaf, gradient)}``; a hook may replace entries.
@@ -141,6 +147,7 @@ def _walk(roots, targets, retain_graph: bool, create_graph: bool) -> dict:
             grads[gate] = g
             heappush(heap, (-gate.seq, gate))
     anomaly = STATE.anomaly
+    retained = RETAINED or None
     ndarray = np.ndarray
     # The latest gate found since the last pop, and its gradient, held outside the heap
     # and the dict: in a chain it is always the next one, and neither is then touched.
@@ -169,8 +176,8 @@ def _walk(roots, targets, retain_graph: bool, create_graph: bool) -> dict:
                     "saved values were freed by the first backward; pass retain_graph=True "
                     "to the first backward to go through the graph again"
                 )
-            if gate._retained is not None:
-                _retain(gate, g)
+            if retained is not None and gate in retained:
+                _retain(retained[gate], g)
             input_grads = _backward_graph(gate, g) if create_graph else gate.backward(g)
             checked = gate.checked
             # The built-in gates return a tuple of one gradient per input (a test checks
@@ -221,8 +228,8 @@ def _position(inputs: tuple, x) -> int:
     return next(k for k, other in enumerate(inputs) if other is x)
 
 
-def _retain(gate, g) -> None:
-    tensor = gate._retained()
+def _retain(output, g) -> None:
+    tensor = output()
     if tensor is not None:
         # A copy: g flows on downstream and may become a leaf's .grad as well.
         tensor.grad = g if isinstance(g, Tensor) else Tensor._make(np.array(g))

@@ -133,7 +133,7 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("retain_grad: this tensor does not require grad")
         if self._gate is not None:
-            self._gate._retained = weakref.ref(self)  # weak: no tensor <-> gate cycle
+            engine.RETAINED[self._gate] = weakref.ref(self)
         return self
 
     # ----- array-like -----
