@@ -29,12 +29,12 @@ BATCH = 128
 LR = 0.01
 
 
-def inputs():
+def inputs(sizes=SIZES, batch: int = BATCH):
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((BATCH, SIZES[0])).astype(np.float32)
-    y = rng.integers(0, SIZES[-1], BATCH)
+    x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
+    y = rng.integers(0, sizes[-1], batch)
     weights = []
-    for fan_in, fan_out in zip(SIZES, SIZES[1:]):
+    for fan_in, fan_out in zip(sizes, sizes[1:]):
         bound = 1 / np.sqrt(fan_in)
         weights.append(rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32))
         weights.append(rng.uniform(-bound, bound, fan_out).astype(np.float32))
@@ -68,8 +68,8 @@ def make_numpy(x, y, weights):
     return step
 
 
-def chainrule_model():
-    layers = [nn.Linear(a, b) for a, b in zip(SIZES, SIZES[1:])]
+def chainrule_model(sizes=SIZES):
+    layers = [nn.Linear(a, b) for a, b in zip(sizes, sizes[1:])]
     return nn.Sequential(layers[0], nn.ReLU(), layers[1], nn.ReLU(), layers[2])
 
 

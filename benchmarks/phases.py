@@ -2,6 +2,9 @@
 
 python benchmarks/phases.py            # medians of 300 steps (about a minute)
 python benchmarks/phases.py --quick    # a few steps, to check that it runs
+python benchmarks/phases.py --sizes 8-8-8-4 --batch 4 --warm
+                                       # a network whose products cost next to
+                                       # nothing, without collecting between steps
 
 The suite (`benchmarks/suite.py`) times whole steps; this splits them, in one process
 with the implementations interleaved and a collected heap before each step, as the
@@ -13,7 +16,10 @@ suite times them (one BLAS thread: set OPENBLAS_NUM_THREADS=1 for the suite's se
 - the per-op chain of `benchmarks/chain.py`, forward and backward apart, in µs per op:
   NumPy, chainrule eager and `cr.Graph` replay.
 
-Medians per phase; a phase's difference is what chainrule adds to it.
+Medians per phase; a phase's difference is what chainrule adds to it. `--warm` leaves
+the heap alone between steps: a collection walks every object of the process and
+leaves the caches cold for the next step, which costs Python code (chainrule's) more
+than NumPy's matrix products.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ clock = time.perf_counter
 def mlp_chainrule(x, y, weights):
     """The suite's chainrule MLP step, timing each phase into `times` (name: seconds);
     it returns the loss and the first layer's new weights."""
-    model = mlp.chainrule_model()
+    model = mlp.chainrule_model([x.shape[1]] + [w.shape[0] for w in weights[::2]])
     for p, w in zip(model.parameters(), weights, strict=True):
         p.data[...] = w
     optimizer = optim.SGD(model.parameters(), lr=mlp.LR)
@@ -126,15 +132,19 @@ def chain_phases(x, a, b):
     }
 
 
-def time_interleaved(steps: dict, repeats: int, warmup: int = 5) -> dict[str, dict]:
-    """{implementation: {phase: median seconds}}; `steps` map a name to step(times)."""
+def time_interleaved(
+    steps: dict, repeats: int, warmup: int = 5, collect: bool = True
+) -> dict[str, dict]:
+    """{implementation: {phase: median seconds}}; `steps` map a name to step(times).
+    With `collect`, each step starts from a collected heap, as the suite times steps."""
     times: dict[str, dict] = {name: {} for name in steps}
     for _ in range(warmup):
         for step in steps.values():
             step({})
     for _ in range(repeats):
         for name, step in steps.items():
-            gc.collect()
+            if collect:
+                gc.collect()
             step(times[name])
     return {
         name: {phase: statistics.median(v) for phase, v in phases.items()}
@@ -161,20 +171,40 @@ def chain_steps(pairs: dict) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few steps (a smoke test)")
+    parser.add_argument(
+        "--sizes", default="-".join(map(str, mlp.SIZES)),
+        help="the MLP's layer sizes, three layers (default %(default)s)",
+    )  # fmt: skip
+    parser.add_argument("--batch", type=int, default=mlp.BATCH, help="default %(default)s")
+    parser.add_argument(
+        "--warm", action="store_true",
+        help="no collection of the heap before each step (the suite collects)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     repeats = 3 if args.quick else 300
+    sizes = tuple(int(n) for n in args.sizes.split("-"))
+    if len(sizes) != 4:
+        parser.error(f"--sizes: four layer sizes (three layers), got {args.sizes!r}")
 
-    x, y, weights = mlp.inputs()
+    x, y, weights = mlp.inputs(sizes, args.batch)
     steps = {"chainrule": mlp_chainrule(x, y, weights), "numpy": mlp_numpy(x, y, weights)}
     check_same("MLP: numpy", steps["chainrule"]({}), steps["numpy"]({}))  # the same work
-    medians = time_interleaved(steps, repeats)
-    print(f"MLP {'-'.join(map(str, mlp.SIZES))} SGD step, batch {mlp.BATCH}: median µs per phase")
+    collect = not args.warm
+    medians = time_interleaved(steps, repeats, collect=collect)
+    heap = "a collected heap before each step" if collect else "no collection between steps"
+    print(f"MLP {args.sizes} SGD step, batch {args.batch}, {heap}: median µs per phase")
     print(f"{'phase':<10} {'chainrule':>10} {'numpy':>10} {'difference':>11}")
+    total = {"chainrule": 0.0, "numpy": 0.0}
     for phase in MLP_PHASES:
         ours, floor = medians["chainrule"][phase] * 1e6, medians["numpy"][phase] * 1e6
+        total["chainrule"] += ours
+        total["numpy"] += floor
         print(f"{phase:<10} {ours:>10.1f} {floor:>10.1f} {ours - floor:>+11.1f}")
+    ours, floor = total["chainrule"], total["numpy"]
+    print(f"{'sum':<10} {ours:>10.1f} {floor:>10.1f} {ours - floor:>+11.1f}")
 
-    medians = time_interleaved(chain_steps(chain_phases(*chain.inputs())), repeats // 2)
+    steps = chain_steps(chain_phases(*chain.inputs()))
+    medians = time_interleaved(steps, repeats // 2, collect=collect)
     print(f"\nPer-op chain ({chain.N_OPS:,} ops on 16 floats): median µs per op")
     print(f"{'':<24} {'forward':>8} {'backward':>9}")
     for name, phases in medians.items():
