@@ -42,6 +42,29 @@ def test_phases_quick_run_splits_both_steps():
         assert forward > 0 and backward > 0, row
 
 
+def test_phases_takes_other_sizes_without_collecting_between_steps():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "phases.py"), "--quick",
+         "--sizes", "8-8-8-4", "--batch", "4", "--warm"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("MLP 8-8-8-4 SGD step, batch 4, no collection between steps")
+    total = next(line for line in lines if line.startswith("sum "))
+    ours, floor, difference = map(float, total.split()[1:])
+    assert abs(ours - floor - difference) < 0.2
+
+
+def test_phases_rejects_a_network_of_another_depth():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "phases.py"), "--sizes", "8-8-4"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "--sizes: four layer sizes (three layers), got '8-8-4'" in result.stderr
+
+
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
 def test_instructions_counts_the_chain_of_a_source_tree():
     result = subprocess.run(
