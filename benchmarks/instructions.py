@@ -7,8 +7,9 @@ python benchmarks/instructions.py --gc-off          # without the cyclic collect
 
 Wall-clock times on a shared machine move by several percent from one run to the next
 (docs/performance.md), more than most single changes to the engine are worth. The count
-of instructions the CPU executes for the same work hardly moves (a few tenths of a
-percent, from when the collector runs), so it tells such changes apart: fewer
+of instructions the CPU executes for the same work hardly moves (by under 1% between
+runs, where the collector runs at other moments; by a few tenths of a percent with
+`--gc-off`), so it tells such changes apart: fewer
 instructions per op is less Python per op. It is no stand-in for time (a cache miss
 costs as much as a hundred instructions, and they are not counted here), which the
 suite measures.
