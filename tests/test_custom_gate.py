@@ -159,6 +159,15 @@ class Record(cr.Gate):
         return (g * y, g * x)[: len(self.needs_input_grad)]
 
 
+class BuiltinRecord(Record):
+    """Record as if it were a built-in gate: not checked, so `_run` takes its short path."""
+
+    __module__ = "chainrule.gates.testing"  # what Gate.__init_subclass__ reads
+
+
+assert not BuiltinRecord.checked
+
+
 @pytest.mark.parametrize(
     "make_inputs",
     [
@@ -172,14 +181,15 @@ class Record(cr.Gate):
     ids=["tensor", "two-tensors", "tensor-array", "tensor-float", "tensor-int", "parameter"],
 )
 def test_apply_records_the_same_on_its_short_and_general_paths(make_inputs):
-    # `Gate.apply` unpacks one or two inputs without keyword arguments on a path of its
-    # own; a keyword argument sends the same call through the general loop. Both must
-    # hand forward the same arguments and record the same graph.
+    # A built-in gate's `_run` unpacks one or two inputs without keyword arguments on a
+    # path of its own; a keyword argument sends the same call through the general loop.
+    # Both must hand forward the same arguments and record the same graph.
     t = cr.tensor([1.5, -2.0], dtype="float64", requires_grad=True)
     u = cr.tensor([0.5, 4.0], dtype="float64", requires_grad=True)
     inputs = make_inputs(t.detach().requires_grad_(), u.detach().requires_grad_())
-    short = Record.apply(*inputs)
-    general = Record.apply(*inputs, scale=1.0)
+    short = BuiltinRecord.apply(*inputs)
+    general = BuiltinRecord.apply(*inputs, scale=1.0)
+    assert short.gate.params is None and general.gate.params == {"scale": 1.0}
     a, b = short.gate, general.gate
     assert [type(v) for v in a.args] == [type(v) for v in b.args]
     for x, y in zip(a.args, b.args):
@@ -536,22 +546,37 @@ def test_non_differentiable_gate_raises_under_create_graph():
         cr.gradgradcheck(NotDifferentiable.apply, (x,))
 
 
-# ----- apply, one copy per gate class -----
+# ----- apply through each class's own entry (chainrule.gate._runner) -----
 
 
-def test_every_gate_class_applies_through_a_code_object_of_its_own():
-    # (see chainrule.gate._own_copy: the interpreter specialises a code object for the
-    # class it sees, so a shared one would be slow for all of them)
-    import inspect
-
+def test_every_gate_class_runs_through_a_code_object_of_its_own():
+    # (the interpreter specialises a code object for the class it sees, so a shared
+    # one would be slow for all of them)
     from chainrule.gates import Add, Multiply, Tanh
 
     classes = (cr.Gate, Add, Multiply, Tanh, MultiplyGate)
-    assert len({id(cls.apply.__func__.__code__) for cls in classes}) == len(classes)
-    for cls in (Add, MultiplyGate):
-        assert inspect.signature(cls.apply) == inspect.signature(cr.Gate.apply)
-        assert cls.apply.__doc__ == cr.Gate.apply.__doc__
-        assert cls.apply.__func__.__qualname__ == "Gate.apply"
+    assert len({id(cls._run.__code__) for cls in classes}) == len(classes)
+    assert {cls._run.__qualname__ for cls in classes} == {"_runner.<locals>.run"}
+    assert Multiply._run(leaf([2.0]), 3.0).gate.__class__ is Multiply
+    assert type(MultiplyGate._run(leaf([2.0]), leaf([3.0])).gate) is MultiplyGate
+
+
+def test_a_gate_with_an_init_of_its_own_is_made_without_calling_it():
+    # Gates are made as object.__new__ makes them: apply never called __init__, and a
+    # class with one keeps that (its gates are not made by calling the class).
+    class WithInit(cr.Gate):
+        def __init__(self, required):
+            raise AssertionError("not called")
+
+        def forward(self, x):
+            return x * 2
+
+        def backward(self, g):
+            return (g * 2,)
+
+    x = leaf([1.0, 2.0])
+    WithInit.apply(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0])
 
 
 def test_a_gate_s_own_apply_is_kept_and_inherited_by_its_subclasses():
@@ -569,7 +594,7 @@ def test_a_gate_s_own_apply_is_kept_and_inherited_by_its_subclasses():
     class Child(Doubled):
         pass
 
-    assert Child.apply.__func__.__code__ == Doubled.apply.__func__.__code__  # the same code
+    assert Child.apply.__func__ is Doubled.apply.__func__  # inherited as it is
     x = leaf([1.0, 3.0])
     for cls in (Doubled, Child):
         out = cls.apply(x)

@@ -109,6 +109,9 @@ class Gate:
 
     #: False for a gate whose backward cannot itself be differentiated.
     differentiable = True
+    #: Whether the engine checks what backward returns (set for each subclass: True for
+    #: a user's gate, one defined outside `chainrule.gates`).
+    checked = True
     #: Per input: True where backward returns the upstream gradient ``g`` itself whenever
     #: that input has the output's shape and dtype (the add gate distributes). A captured
     #: `chainrule.Graph` then hands ``g`` on to it without calling backward; the test
@@ -141,10 +144,7 @@ class Gate:
         # gate (the check, and keeping the shapes to check, are a measurable part of the
         # per-gate cost on small tensors).
         cls.checked = not cls.__module__.startswith("chainrule.gates.")
-        # `apply` as inherited, but with a code object of its own (see `_own_copy`).
-        inherited = next(base.__dict__["apply"] for base in cls.__mro__ if "apply" in base.__dict__)
-        if "apply" not in cls.__dict__ and isinstance(inherited, classmethod):
-            cls.apply = classmethod(_own_copy(inherited.__func__))
+        cls._run = staticmethod(_runner(cls))
 
     def forward(self, *arrays, **params) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
@@ -163,77 +163,9 @@ class Gate:
     @classmethod
     def apply(cls, *inputs, **params) -> Tensor:
         """Run the gate on tensors (or arrays, or numbers) and record it if needed."""
-        if TRACE is not None:
-            return TRACE(cls, inputs, params)
-        # Almost every op of a model is a built-in gate on one tensor, or on a tensor and
-        # a tensor or a plain constant, without keyword arguments: those are unpacked here
-        # without the general loop of `_unpack`, and forward is called with its arguments
-        # spelled out (a call with *arrays is not inlined by the interpreter). With the
-        # rest of this method inline, that is a measurable part of an op's cost on small
-        # tensors (benchmarks/chain.py).
-        arity = len(inputs)
-        x = inputs[0] if arity else None
-        if params or arity > 2 or cls.checked or not isinstance(x, Tensor):
-            arity = 0
-        elif arity == 1:
-            needs = (True,) if x.requires_grad else (False,)  # constants: nothing to build
-            edges = (x if x._gate is None else x._gate,)
-        else:
-            y = inputs[1]
-            if isinstance(y, Tensor):
-                needs = (x.requires_grad, y.requires_grad)
-                edges = (x if x._gate is None else x._gate, y if y._gate is None else y._gate)
-                y = y.data
-            elif type(y) in _PLAIN:
-                needs = (True, False) if x.requires_grad else (False, False)
-                edges = (x if x._gate is None else x._gate, y)
-            else:
-                arity = 0
-        gate = _new(cls)
-        gate.saved = ()
-        if arity == 0:
-            arrays, needs, edges = _unpack(cls, inputs)
-            if cls.checked:
-                gate.in_shapes = tuple(getattr(a, "shape", ()) for a in arrays)
-        gate.needs_input_grad = needs
-        try:
-            if arity == 1:
-                out = gate.forward(x.data)
-            elif arity == 2:
-                out = gate.forward(x.data, y)
-            else:
-                out = gate.forward(*arrays, **params)
-        except (ValueError, TypeError) as error:
-            _reraise(cls, error, inputs)
-        if type(out) is not _ndarray:
-            # NumPy returns scalars, not 0-d arrays, from ops on 0-d arrays: keep the
-            # saved value identical to the output, so that create_graph can find it.
-            scalar, out = out, np.asarray(out)
-            gate.saved = tuple(out if value is scalar else value for value in gate.saved)
-        if STATE.anomaly:
-            gate._created_at = _user_frames()
-            check_finite(gate, out, "forward")
-
-        # Tensor._make, inlined because this is the hottest line of the library.
-        result = _new(Tensor)
-        result.data = out
-        result.grad = None
-        result.name = None
-        dtype = out.dtype
-        if True in needs and STATE.grad_enabled and dtype.kind == "f":
-            gate.inputs = edges
-            gate.seq = _next_seq()  # creation order: the engine's topological order
-            # What consumers need of the output once the tensor may be gone: its dtype
-            # (to check gradients) and its identity (to find it in `saved`).
-            gate.out_dtype = dtype
-            gate.out_id = id(out)
-            gate.params = params or None  # not an empty dict kept per op
-            result.requires_grad = True
-            result._gate = gate
-        else:  # nothing to record: the gate is dropped with its saved values
-            result.requires_grad = False
-            result._gate = None
-        return result
+        if params or not 0 < len(inputs) < 3:
+            return cls._run(None, None, inputs, params)
+        return cls._run(*inputs)
 
     # ----- used by the engine -----
 
@@ -282,17 +214,8 @@ class Gate:
 
 
 def _own_copy(function):
-    """`function` with a code object of its own, for one gate class.
-
-    CPython (3.11 and later) specialises each attribute read and write of a code object
-    for the type it sees there. One `apply` shared by every gate class sees another
-    class at almost every call of a model (a multiply, then an add, then a tanh), so
-    each of its writes to the new gate takes the interpreter's general path; a copy per
-    class sees one: about 5% fewer instructions per op of the per-op chain
-    (``python benchmarks/instructions.py``). The copy behaves as the original in every
-    other way (same globals, closure, defaults, name and docstring; tracebacks show
-    gate.py).
-    """
+    """`function` with a code object of its own (the same globals, closure, defaults,
+    name and docstring; tracebacks show gate.py)."""
     copy = types.FunctionType(
         function.__code__.replace(), function.__globals__, function.__name__,
         function.__defaults__, function.__closure__,
@@ -301,6 +224,114 @@ def _own_copy(function):
     functools.update_wrapper(copy, function)  # name, docstring, annotations, module
     del copy.__wrapped__  # a copy, not a wrapper: its signature is its own
     return copy
+
+
+_ONE_INPUT = object()  # the `y` of a gate run on one input
+_FLOAT32 = np.dtype(np.float32)
+
+
+def _runner(cls):
+    """``cls._run``: `Gate.apply` for `cls`, with its inputs as positional arguments.
+
+    ``run(x)`` and ``run(x, y)`` apply the gate to one or two inputs (what almost every
+    op of a model is: the operators and the built-in functions call it so);
+    ``run(None, None, inputs, params)`` to any inputs and keyword arguments (what
+    `Gate.apply` passes on). Two things make it cheaper per op than one ``apply(cls,
+    *inputs, **params)`` for every call (about 5% of the per-op chain's instructions,
+    ``python benchmarks/instructions.py``; more of its time):
+
+    - a fixed signature. CPython runs a call of a function with plain positional
+      parameters inside the caller's loop; a call with ``*inputs`` and ``**params``
+      takes the general path, which builds the tuple and a dict every time.
+    - a code object of `cls`'s own (`_own_copy`). CPython specialises each attribute
+      read and write of a code object for the type it sees there. One function shared
+      by every gate class sees another class at almost every op (a multiply, then an
+      add, then a tanh), so each write to the new gate would take the general path.
+    """
+    checked = cls.checked
+    # Without an __init__ or __new__ of its own, calling the class makes the gate as
+    # object.__new__ would, with less work (no argument tuple to check).
+    plain = cls.__init__ is object.__init__ and cls.__new__ is object.__new__
+    new = cls if plain else functools.partial(_new, cls)
+
+    def run(x, y=_ONE_INPUT, inputs=None, params=None):
+        if TRACE is not None:
+            if inputs is None:
+                inputs = (x,) if y is _ONE_INPUT else (x, y)
+            return TRACE(cls, inputs, params or {})
+        # One tensor, or a tensor and a tensor or a plain constant, into a built-in gate:
+        # unpacked here without the general loop of `_unpack`, and forward is called
+        # with its arguments spelled out (a call with *arrays is not run inline either).
+        if inputs is not None or checked or not isinstance(x, Tensor):
+            arity = 0
+        elif y is _ONE_INPUT:
+            arity = 1
+            needs = (True,) if x.requires_grad else (False,)  # constants: nothing to build
+            edges = (x if x._gate is None else x._gate,)
+        elif isinstance(y, Tensor):
+            arity = 2
+            needs = (x.requires_grad, y.requires_grad)
+            edges = (x if x._gate is None else x._gate, y if y._gate is None else y._gate)
+            y = y.data
+        elif type(y) in _PLAIN:
+            arity = 2
+            needs = (True, False) if x.requires_grad else (False, False)
+            edges = (x if x._gate is None else x._gate, y)
+        else:
+            arity = 0
+        gate = new()
+        gate.saved = ()
+        if arity == 0:
+            if inputs is None:
+                inputs = (x,) if y is _ONE_INPUT else (x, y)
+            arrays, needs, edges = _unpack(cls, inputs)
+            if checked:
+                gate.in_shapes = tuple(getattr(a, "shape", ()) for a in arrays)
+        gate.needs_input_grad = needs
+        try:
+            if arity == 1:
+                out = gate.forward(x.data)
+            elif arity == 2:
+                out = gate.forward(x.data, y)
+            else:
+                out = gate.forward(*arrays, **params) if params else gate.forward(*arrays)
+        except (ValueError, TypeError) as error:
+            _reraise(cls, error, inputs if arity == 0 else (x,) if arity == 1 else (x, y))
+        if type(out) is not _ndarray:
+            # NumPy returns scalars, not 0-d arrays, from ops on 0-d arrays: keep the
+            # saved value identical to the output, so that create_graph can find it.
+            scalar, out = out, np.asarray(out)
+            gate.saved = tuple(out if value is scalar else value for value in gate.saved)
+        if STATE.anomaly:
+            gate._created_at = _user_frames()
+            check_finite(gate, out, "forward")
+
+        # Tensor._make, inlined because this is the hottest line of the library.
+        result = _new(Tensor)
+        result.data = out
+        result.grad = None
+        result.name = None
+        dtype = out.dtype
+        # (float32 by identity first: a dtype's kind is a slow attribute to read)
+        if True in needs and STATE.grad_enabled and (dtype is _FLOAT32 or dtype.kind == "f"):
+            gate.inputs = edges
+            gate.seq = _next_seq()  # creation order: the engine's topological order
+            # What consumers need of the output once the tensor may be gone: its dtype
+            # (to check gradients) and its identity (to find it in `saved`).
+            gate.out_dtype = dtype
+            gate.out_id = id(out)
+            gate.params = params or None  # not an empty dict kept per op
+            result.requires_grad = True
+            result._gate = gate
+        else:  # nothing to record: the gate is dropped with its saved values
+            result.requires_grad = False
+            result._gate = None
+        return result
+
+    return _own_copy(run)
+
+
+Gate._run = staticmethod(_runner(Gate))
 
 
 def _convert(cls, x):

@@ -104,7 +104,7 @@ class Softplus(Gate):
 
     def backward(self, g):
         (x,) = self.saved
-        s = Sigmoid.apply(x) if isinstance(x, Tensor) else stable_sigmoid(x)
+        s = Sigmoid._run(x) if isinstance(x, Tensor) else stable_sigmoid(x)
         return (g * s,)
 
 
@@ -117,7 +117,7 @@ def tanh(x) -> Tensor:
     >>> x.grad.tolist()
     [1.0, 0.0]
     """
-    return Tanh.apply(x)
+    return Tanh._run(x)
 
 
 def sigmoid(x) -> Tensor:
@@ -127,7 +127,7 @@ def sigmoid(x) -> Tensor:
     >>> cr.sigmoid(cr.tensor([0.0, -1000.0]))
     Tensor([0.5, 0. ], dtype=float32)
     """
-    return Sigmoid.apply(x)
+    return Sigmoid._run(x)
 
 
 def relu(x) -> Tensor:
@@ -140,7 +140,7 @@ def relu(x) -> Tensor:
     >>> y.tolist(), x.grad.tolist()
     ([0.0, 0.0, 2.0], [0.0, 0.0, 1.0])
     """
-    return ReLU.apply(x)
+    return ReLU._run(x)
 
 
 def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
@@ -179,4 +179,4 @@ def softplus(x) -> Tensor:
     >>> [round(v, 4) for v in y.tolist()], x.grad.tolist()
     ([0.6931, 1000.0], [0.5, 1.0])
     """
-    return Softplus.apply(x)
+    return Softplus._run(x)

@@ -142,7 +142,7 @@ def add(x, y) -> Tensor:
     >>> cr.add(cr.tensor([1.0, 2.0]), 1.0)
     Tensor([2., 3.], dtype=float32)
     """
-    return Add.apply(x, y)
+    return Add._run(x, y)
 
 
 def subtract(x, y) -> Tensor:
@@ -155,7 +155,7 @@ def subtract(x, y) -> Tensor:
     >>> x.grad.tolist(), y.grad.item()  # y was broadcast: its gradients add up
     ([1.0, 1.0], -2.0)
     """
-    return Subtract.apply(x, y)
+    return Subtract._run(x, y)
 
 
 def multiply(x, y) -> Tensor:
@@ -168,7 +168,7 @@ def multiply(x, y) -> Tensor:
     >>> x.grad.item(), y.grad.item()  # the mul gate switches its inputs
     (-4.0, 3.0)
     """
-    return Multiply.apply(x, y)
+    return Multiply._run(x, y)
 
 
 def divide(x, y) -> Tensor:
@@ -181,7 +181,7 @@ def divide(x, y) -> Tensor:
     >>> x.grad.item(), y.grad.item()  # 1 / y and -x / y**2
     (0.5, -1.5)
     """
-    return Divide.apply(x, y)
+    return Divide._run(x, y)
 
 
 def power(x, y) -> Tensor:
@@ -191,7 +191,7 @@ def power(x, y) -> Tensor:
     >>> cr.power(cr.tensor([2.0, 3.0]), 2)
     Tensor([4., 9.], dtype=float32)
     """
-    return Power.apply(x, y)
+    return Power._run(x, y)
 
 
 def negative(x) -> Tensor:
@@ -204,4 +204,4 @@ def negative(x) -> Tensor:
     >>> y.tolist(), x.grad.tolist()
     ([-1.0, 2.0], [-1.0, -1.0])
     """
-    return Negative.apply(x)
+    return Negative._run(x)

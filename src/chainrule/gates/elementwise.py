@@ -141,7 +141,7 @@ def exp(x) -> Tensor:
     >>> cr.exp(cr.tensor([0.0, 1.0]))
     Tensor([1.      , 2.718282], dtype=float32)
     """
-    return Exp.apply(x)
+    return Exp._run(x)
 
 
 def log(x) -> Tensor:
@@ -153,7 +153,7 @@ def log(x) -> Tensor:
     >>> x.grad.tolist()
     [1.0, 0.25]
     """
-    return Log.apply(x)
+    return Log._run(x)
 
 
 def sqrt(x) -> Tensor:
@@ -166,7 +166,7 @@ def sqrt(x) -> Tensor:
     >>> y.tolist(), x.grad.tolist()
     ([2.0, 3.0], [0.25, 0.1666666716337204])
     """
-    return Sqrt.apply(x)
+    return Sqrt._run(x)
 
 
 def absolute(x) -> Tensor:
@@ -178,7 +178,7 @@ def absolute(x) -> Tensor:
     >>> x.grad.tolist()
     [-1.0, 0.0, 1.0]
     """
-    return Abs.apply(x)
+    return Abs._run(x)
 
 
 abs = absolute  # noqa: A001  (NumPy offers both names)
@@ -193,7 +193,7 @@ def sin(x) -> Tensor:
     >>> x.grad.tolist()
     [1.0]
     """
-    return Sin.apply(x)
+    return Sin._run(x)
 
 
 def cos(x) -> Tensor:
@@ -206,7 +206,7 @@ def cos(x) -> Tensor:
     >>> y.tolist(), x.grad.tolist()
     ([1.0], [-0.0])
     """
-    return Cos.apply(x)
+    return Cos._run(x)
 
 
 def clip(x, lo=None, hi=None) -> Tensor:

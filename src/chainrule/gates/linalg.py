@@ -64,4 +64,4 @@ def matmul(x, y) -> Tensor:
     >>> W @ x
     Tensor([3., 7.], dtype=float32)
     """
-    return MatMul.apply(x, y)
+    return MatMul._run(x, y)

@@ -74,7 +74,7 @@ def maximum(x, y) -> Tensor:
     >>> x.grad
     Tensor([0., 1.], dtype=float32)
     """
-    return Maximum.apply(x, y)
+    return Maximum._run(x, y)
 
 
 def minimum(x, y) -> Tensor:
@@ -86,7 +86,7 @@ def minimum(x, y) -> Tensor:
     >>> x.grad  # 2.0 ties with the constant and gets half
     Tensor([1. , 0.5, 0. ], dtype=float32)
     """
-    return Minimum.apply(x, y)
+    return Minimum._run(x, y)
 
 
 def where(cond, x, y) -> Tensor:
