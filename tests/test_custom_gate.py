@@ -561,6 +561,19 @@ def test_every_gate_class_runs_through_a_code_object_of_its_own():
     assert type(MultiplyGate._run(leaf([2.0]), leaf([3.0])).gate) is MultiplyGate
 
 
+def test_a_gate_without_inputs_runs_and_is_not_recorded():
+    class Constant(cr.Gate):
+        def forward(self, value=1.0):
+            return np.full(2, value)
+
+        def backward(self, g):
+            return ()
+
+    out = Constant.apply()
+    assert out.data.tolist() == [1.0, 1.0] and out.gate is None and not out.requires_grad
+    assert Constant.apply(value=3.0).data.tolist() == [3.0, 3.0]
+
+
 def test_a_gate_with_an_init_of_its_own_is_made_without_calling_it():
     # Gates are made as object.__new__ makes them: apply never called __init__, and a
     # class with one keeps that (its gates are not made by calling the class).

@@ -84,6 +84,13 @@ def test_broadcasting_mismatch(make, op):
     assert "(2, 3)" in message and "(4,)" in message
 
 
+def test_broadcasting_mismatch_with_a_constant_on_the_right():
+    # the one- and two-input path of a built-in gate (chainrule.gate._runner) names the
+    # gate and both shapes, as the general path does
+    with pytest.raises(cr.ShapeError, match=r"Multiply.*\(2, 3\) float64, \(4,\) float64"):
+        leaf(np.ones((2, 3))) * np.ones(4)
+
+
 def test_broadcasting_mismatch_with_numpy_array_on_the_left():
     with pytest.raises(cr.ShapeError, match=r"Add.*\(4,\).*\(2, 3\)"):
         np.ones(4) + leaf(np.ones((2, 3)))
