@@ -13,8 +13,9 @@ from heapq import heappop, heappush, heapreplace
 
 import numpy as np
 
+from chainrule.anomaly import check_finite
 from chainrule.errors import GateError, GraphFreedError
-from chainrule.gate import Gate, check_finite
+from chainrule.gate import Gate
 from chainrule.mode import STATE
 from chainrule.tensor import Tensor
 

@@ -32,12 +32,12 @@ from __future__ import annotations
 
 import functools
 import itertools
-import os
 import types
 
 import numpy as np
 
-from chainrule.errors import AnomalyError, HigherOrderError, ShapeError
+from chainrule.anomaly import check_finite, user_frames
+from chainrule.errors import HigherOrderError, ShapeError
 from chainrule.mode import STATE
 from chainrule.tensor import Tensor, as_array
 
@@ -303,7 +303,7 @@ def _runner(cls):
             scalar, out = out, np.asarray(out)
             gate.saved = tuple(out if value is scalar else value for value in gate.saved)
         if STATE.anomaly:
-            gate._created_at = _user_frames()
+            gate._created_at = user_frames()
             check_finite(gate, out, "forward")
 
         # Tensor._make, inlined because this is the hottest line of the library.
@@ -377,30 +377,6 @@ def _unpack(cls, inputs) -> tuple[list, tuple, tuple]:
         arrays = [as_array(x) if isinstance(x, (int, float)) else x for x in arrays]
     # A tuple of bools: the cyclic GC stops tracking it, which keeps long graphs cheap.
     return arrays, tuple(needs), tuple(edges)
-
-
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-
-
-def _user_frames(keep: int = 3) -> list[str]:
-    """The innermost stack frames outside chainrule: where the user applied a gate."""
-    import traceback  # only anomaly mode needs it; kept off the import path
-
-    frames = [f for f in traceback.extract_stack() if not f.filename.startswith(_PACKAGE_DIR)]
-    return traceback.format_list(frames[-keep:])
-
-
-def check_finite(gate: Gate, array, phase: str) -> None:
-    """Raise AnomalyError if a float `array` holds NaN or inf (detect_anomaly mode)."""
-    data = array.data if isinstance(array, Tensor) else np.asarray(array)
-    if data.dtype.kind != "f" or np.isfinite(data).all():
-        return
-    kind = "NaN" if np.isnan(data).any() else "inf"
-    where = "".join(gate._created_at) if gate._created_at else "  (not recorded)\n"
-    raise AnomalyError(
-        f"{type(gate).__name__} {phase} produced {kind} (shape {data.shape}). "
-        f"The gate was created at:\n{where}"
-    )
 
 
 def shape_of(x) -> tuple[int, ...]:

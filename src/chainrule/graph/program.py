@@ -38,9 +38,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.anomaly import check_finite
 from chainrule.engine import accumulate_leaf, as_grad_tuple, conform_grad
 from chainrule.errors import GraphFreedError
-from chainrule.gate import check_finite
 from chainrule.graph.gateset import GateSet
 from chainrule.graph.records import CONSTANT, NODE, PARAMETER, Capture
 from chainrule.graph.steps import ADD, backward_steps, forward_steps, live_nodes
