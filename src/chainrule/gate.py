@@ -237,8 +237,8 @@ def _runner(cls):
     op of a model is: the operators and the built-in functions call it so);
     ``run(None, None, inputs, params)`` to any inputs and keyword arguments (what
     `Gate.apply` passes on). Two things make it cheaper per op than one ``apply(cls,
-    *inputs, **params)`` for every call (about 5% of the per-op chain's instructions,
-    ``python benchmarks/instructions.py``; more of its time):
+    *inputs, **params)`` for every call (6% of the per-op chain's instructions,
+    ``python benchmarks/instructions.py``; see docs/design.md):
 
     - a fixed signature. CPython runs a call of a function with plain positional
       parameters inside the caller's loop; a call with ``*inputs`` and ``**params``
